@@ -1,0 +1,360 @@
+// Public typings of dynabatch. The native binding's generated typings live in binding.d.ts; this file is the
+// hand-written surface that index.js exposes (it wraps the binding to keep the JS thread's cost low and to add
+// what Rust cannot express: withBatch, Symbol.asyncDispose, NumberValue, BatchWriteError).
+
+/** A DynamoDB number carried exactly (up to 38 significant digits), as text. */
+export declare class NumberValue {
+  /** @throws {TypeError} with `code = 'InvalidItem'` when the text is not a valid DynamoDB number. */
+  constructor(value: string | bigint | number)
+  /** Same as `new NumberValue(value)`. */
+  static from(value: string | bigint | number): NumberValue
+  /** The normalized decimal text, as DynamoDB stores it. */
+  readonly value: string
+  toString(): string
+  /** @throws {RangeError} when the number is not an integer. */
+  toBigInt(): bigint
+  /** May lose precision, like `Number(text)`. */
+  toNumber(): number
+  toJSON(): string
+}
+
+/** A JS value dynabatch can store (see the README's marshalling table). */
+export type AttributeValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | undefined
+  | NumberValue
+  | Uint8Array
+  | ArrayBuffer
+  | ArrayBufferView
+  | AttributeValue[]
+  | Set<string>
+  | Set<number | bigint | NumberValue>
+  | Set<Uint8Array | ArrayBuffer | ArrayBufferView>
+  | Map<string, AttributeValue>
+  | { [name: string]: AttributeValue }
+
+export type Item = { [name: string]: AttributeValue } | Map<string, AttributeValue>
+/** A value read back from DynamoDB: N becomes number (or NumberValue), B Buffer, sets Set, M plain object. */
+export type ReadValue =
+  | string
+  | number
+  | boolean
+  | null
+  | NumberValue
+  | Buffer
+  | ReadValue[]
+  | Set<string>
+  | Set<number | NumberValue>
+  | Set<Buffer>
+  | { [name: string]: ReadValue }
+export type ReadItem = { [name: string]: ReadValue }
+
+export interface Credentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+}
+
+/** Per-request record: what the engine or client sent and what DynamoDB answered. */
+export interface RequestRecord {
+  /** 'BatchWriteItem' | 'PutItem' | 'DeleteItem' | 'GetItem' | 'DescribeTable' | ... */
+  operation: string
+  table: string
+  /** Wall-clock duration of the HTTP request, in milliseconds. */
+  durationMs: number
+  /** Items (or keys) in the request. */
+  items: number
+  /** Items DynamoDB returned as UnprocessedItems. */
+  unprocessed: number
+  /** Consumed write capacity units reported by DynamoDB (0 when not reported). */
+  consumedWcu: number
+  /** Consumed read capacity units (GetItem). */
+  consumedRcu: number
+  /** 1 for a first attempt, 2 for its first retry, and so on (the highest attempt among the items sent). */
+  attempt: number
+  throttled: boolean
+  /** The AWS request id, when the service sent one. */
+  requestId?: string
+  /** The error code when the request failed as a whole. */
+  errorCode?: string
+}
+
+export interface ProgressEvent {
+  accepted: number
+  written: number
+  failed: number
+  inFlight: number
+}
+
+export interface Logger {
+  debug(...args: any[]): void
+  info(...args: any[]): void
+  warn(...args: any[]): void
+  error(...args: any[]): void
+}
+
+export interface FixedRateOptions {
+  /** Sustained write capacity units per second. */
+  wcu: number
+  /** Bucket size in WCU (default: `wcu`, i.e. one second of capacity). */
+  burst?: number
+}
+/** A token bucket of `wcu` write capacity units per second, shared by everything that holds it. */
+export declare class FixedRate {
+  constructor(options: FixedRateOptions)
+  /** The configured rate in WCU/s. */
+  readonly currentWcu: number
+}
+export interface AdaptiveRateOptions {
+  /** Upper bound in WCU/s. */
+  maxWcu: number
+  /** Lower bound in WCU/s (default: 1). */
+  minWcu?: number
+  /** Starting rate (default: `maxWcu / 2`, within [minWcu, maxWcu]). */
+  startWcu?: number
+}
+/** A token bucket whose rate falls by half on throttling and climbs back additively after quiet periods. */
+export declare class AdaptiveRate {
+  constructor(options: AdaptiveRateOptions)
+  /** The rate in force now, in WCU/s. */
+  readonly currentWcu: number
+}
+export type RateLimit = FixedRate | AdaptiveRate
+
+export interface DynamoDBClientOptions {
+  /** AWS region; default: the standard chain (AWS_REGION, AWS_DEFAULT_REGION, profile), else 'us-east-1' when an endpoint is set. */
+  region?: string
+  /** Custom endpoint URL (DynamoDB Local, dynalite, LocalStack…); default: AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL / the regional AWS endpoint. */
+  endpoint?: string
+  /** Static credentials; default: the standard AWS credential chain. */
+  credentials?: Credentials
+  /** Named profile from the shared config files; default: AWS_PROFILE or 'default'. */
+  profile?: string
+  /** SDK-level attempts per single-item request (default 3). BatchWriter requests use the writer's own retry policy. */
+  maxAttempts?: number
+  /** TCP connect timeout in ms (default 3100). */
+  connectTimeoutMs?: number
+  /** Whole-request timeout in ms, per attempt (default: none for single-item calls, 30000 for batch requests). */
+  requestTimeoutMs?: number
+  /** Drop `undefined` values inside maps, lists and sets instead of rejecting the item (default false). */
+  removeUndefinedValues?: boolean
+  /** Read every N as a NumberValue instead of a number (default false). */
+  wrapNumbers?: boolean
+  /** A rate limit shared by every writer and single-item write of this client. */
+  rateLimit?: RateLimit
+  /** Called on the JS thread with a record of every request this client sends (writers included). */
+  onRequest?: (record: RequestRecord) => void
+  /** Receives debug/warn/error lines; default silent. */
+  logger?: Logger
+  /** Requests slower than this are logged at warn (default 1000 ms). */
+  slowRequestMs?: number
+}
+
+export interface KeyAttribute {
+  name: string
+  type: 'S' | 'N' | 'B'
+}
+export interface KeySchema {
+  partitionKey: KeyAttribute
+  sortKey?: KeyAttribute
+}
+export interface CreateTableOptions extends KeySchema {}
+export interface TableDescription extends KeySchema {
+  tableName: string
+  /** 'CREATING' | 'ACTIVE' | 'DELETING' | 'UPDATING' ... */
+  status: string
+  itemCount?: number
+  billingMode?: string
+}
+
+export interface OperationMetrics {
+  operation: string
+  table: string
+  durationMs: number
+  consumedWcu: number
+  consumedRcu: number
+  attempts: number
+  requestId?: string
+}
+
+export interface WriteOptions {
+  conditionExpression?: string
+  expressionAttributeNames?: Record<string, string>
+  expressionAttributeValues?: Record<string, AttributeValue>
+}
+export interface GetItemOptions {
+  consistentRead?: boolean
+}
+
+export interface ClientMetrics {
+  requests: number
+  errors: number
+  throttles: number
+  retries: number
+  consumedWcu: number
+  consumedRcu: number
+  itemsWritten: number
+  itemsFailed: number
+  totalLatencyMs: number
+  p50LatencyMs: number
+  p99LatencyMs: number
+  /** Present when the client has a rate limit. */
+  rateLimit?: RateLimitMetrics
+}
+export interface RateLimitMetrics {
+  currentWcu: number
+  waits: number
+  waitedMs: number
+  throttles: number
+}
+
+export declare class DynamoDBClient {
+  /** Never blocks: the AWS configuration chain is loaded lazily, on the first request. */
+  constructor(options?: DynamoDBClientOptions)
+  /** Writes one item. Resolves to the request's metrics. */
+  putItem(table: string, item: Item, options?: WriteOptions): Promise<OperationMetrics>
+  /** Reads one item; resolves to `undefined` when it is absent. Its metrics are in `lastGetMetrics`. */
+  getItem(table: string, key: Item, options?: GetItemOptions): Promise<ReadItem | undefined>
+  /** Deletes one item by key. Resolves to the request's metrics. */
+  deleteItem(table: string, key: Item, options?: WriteOptions): Promise<OperationMetrics>
+  /** Creates a table with on-demand billing; resolves once it is ACTIVE. */
+  createTable(table: string, options: CreateTableOptions): Promise<TableDescription>
+  /** Deletes a table; resolves when DynamoDB accepted the deletion. */
+  deleteTable(table: string): Promise<void>
+  describeTable(table: string): Promise<TableDescription>
+  /** The metrics of the most recent getItem that settled. */
+  readonly lastGetMetrics: OperationMetrics | undefined
+  /** Totals across every operation and writer of this client. */
+  readonly metrics: ClientMetrics
+  resetMetrics(): void
+}
+
+export interface BatchWriterOptions {
+  /** Items per BatchWriteItem request, 1..25 (default 25). */
+  flushAmount?: number
+  /** Concurrent BatchWriteItem requests (default 16). */
+  maxInFlight?: number
+  /** Accepted-but-unfinished items before an awaited put/delete waits (default 10000). */
+  highWaterMark?: number
+  /** Retries per item after its first attempt (default 10). */
+  maxRetries?: number
+  /** Backoff base in ms (default 50); delay = random(0, min(maxDelayMs, baseDelayMs * 2^retry)). */
+  baseDelayMs?: number
+  /** Backoff cap in ms (default 5000). */
+  maxDelayMs?: number
+  /** The table's key schema; default: read once with DescribeTable. */
+  keySchema?: KeySchema
+  /** Aborting stops new requests; every unwritten item is reported with reason 'Aborted'. */
+  signal?: AbortSignal
+  /** A rate limit for this writer (default: the client's, if any). */
+  rateLimit?: RateLimit
+  /** Called with a record of every request this writer sends. */
+  onRequest?: (record: RequestRecord) => void
+  /** Called with progress counts, at most every `progressIntervalMs`. */
+  onProgress?: (progress: ProgressEvent) => void
+  /** Minimum interval between onProgress calls, ms (default 1000). */
+  progressIntervalMs?: number
+  /** Default: the client's logger. */
+  logger?: Logger
+  /** Default: the client's slowRequestMs. */
+  slowRequestMs?: number
+}
+
+export interface BatchWriteResult {
+  putsWritten: number
+  deletesWritten: number
+  failed: number
+  requests: number
+  retries: number
+  throttles: number
+  unprocessedRounds: number
+  consumedWcu: number
+  elapsedMs: number
+  totalLatencyMs: number
+  p50LatencyMs: number
+  p99LatencyMs: number
+  itemsPerSecond: number
+}
+
+export interface WriterMetrics extends BatchWriteResult {
+  accepted: number
+  inFlight: number
+  rateLimit?: RateLimitMetrics
+}
+
+export type FailureReason =
+  | 'UnprocessedAfterRetries'
+  | 'Throttled'
+  | 'Network'
+  | 'Timeout'
+  | 'ServerError'
+  | 'Aborted'
+  | 'InvalidItem'
+  | 'ValidationException'
+  | 'ResourceNotFoundException'
+  | 'AccessDeniedException'
+  | 'KeySchemaUnavailable'
+  | string
+
+export interface FailedItem {
+  operation: 'put' | 'delete'
+  /** The item (put) or key (delete) exactly as it was passed in. */
+  item: Item
+  reason: FailureReason
+  message: string
+  /** Attempts made (0 when the item was never sent). */
+  attempts: number
+}
+
+export declare class BatchWriteError extends Error {
+  readonly code: 'BatchWriteFailed'
+  readonly failed: FailedItem[]
+  readonly result: BatchWriteResult
+}
+
+export declare class BatchWriter {
+  constructor(client: DynamoDBClient, table: string, options?: BatchWriterOptions)
+  readonly table: string
+  readonly closed: boolean
+  /** Resolves once accepted; waits only when the writer holds `highWaterMark` unfinished items. */
+  put(item: Item): Promise<void>
+  /** Queues a delete by key (a whole item is accepted; only its key attributes are sent). */
+  delete(key: Item): Promise<void>
+  /** Queues many puts in one call; resolves once all are accepted. */
+  putMany(items: Iterable<Item>): Promise<void>
+  /** Queues many deletes in one call. */
+  deleteMany(keys: Iterable<Item>): Promise<void>
+  /** Sends everything queued before the call and waits for it. Rejects with BatchWriteError if anything failed. */
+  flush(): Promise<BatchWriteResult>
+  /** flush(), then refuse further puts with err.code 'WriterClosed'. Resolves to the whole writer's result. */
+  close(): Promise<BatchWriteResult>
+  [Symbol.asyncDispose](): Promise<void>
+  readonly metrics: WriterMetrics
+}
+
+/** Runs `fn` with a fresh writer and always closes it; resolves to the final result. */
+export declare function withBatch(
+  client: DynamoDBClient,
+  table: string,
+  fn: (writer: BatchWriter) => unknown | Promise<unknown>,
+  options?: BatchWriterOptions,
+): Promise<BatchWriteResult>
+
+/** The stable error codes dynabatch sets on `err.code` for client-side errors. */
+export type ErrorCode =
+  | 'InvalidItem'
+  | 'InvalidArgument'
+  | 'WriterClosed'
+  | 'ClientClosed'
+  | 'BatchWriteFailed'
+  | 'Network'
+  | 'Timeout'
+  | 'CredentialsError'
+  | 'ServiceError'
+  | 'KeySchemaUnavailable'
+  | 'Aborted'
+  | 'Internal'

@@ -1,0 +1,727 @@
+//! The streaming batch-write engine: groups operations into BatchWriteItem requests of up to 25, keeps
+//! several requests in flight, retries unprocessed and throttled items with jittered backoff, isolates
+//! items that make a request fail validation, and keeps the order of operations per key.
+//!
+//! It knows nothing of napi: the binding hands it decoded items and reads back failures and counts.
+
+use crate::error::{self, CoreError, Retry};
+use crate::marshal::{self, Item, KeySchema};
+use crate::metrics::{RequestRecord, SharedTotals, Totals};
+use crate::rate_limit::RateLimiter;
+use crate::retry::{RetryPolicy, Sleeper};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{oneshot, Notify};
+use tokio::time::Instant;
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// DynamoDB's limits for one BatchWriteItem request.
+pub const MAX_BATCH_ITEMS: usize = 25;
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+  Put,
+  Delete,
+}
+
+impl OpKind {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      OpKind::Put => "put",
+      OpKind::Delete => "delete",
+    }
+  }
+}
+
+#[derive(Debug)]
+pub struct Op {
+  /// The caller's id for the operation (the JS facade maps it back to the original item).
+  pub id: f64,
+  pub kind: OpKind,
+  pub item: Item,
+  size: usize,
+  key: Vec<u8>,
+  attempts: u32,
+  epoch: u64,
+}
+
+/// An operation that could not be written, reported once by the flush that covers it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+  pub id: f64,
+  pub kind: OpKind,
+  pub reason: String,
+  pub message: String,
+  pub attempts: u32,
+  epoch: u64,
+}
+
+/// What DynamoDB answered to one BatchWriteItem.
+#[derive(Debug, Default)]
+pub struct BatchResponse {
+  pub unprocessed: Vec<WriteRequest>,
+  pub consumed_wcu: f64,
+  pub request_id: Option<String>,
+}
+
+/// The engine's view of DynamoDB. The SDK implements it in `client.rs`; tests use scripted fakes.
+pub trait Transport: Send + Sync + 'static {
+  fn batch_write(
+    &self,
+    table: String,
+    requests: Vec<WriteRequest>,
+  ) -> BoxFuture<Result<BatchResponse, CoreError>>;
+  fn key_schema(&self, table: String) -> BoxFuture<Result<KeySchema, CoreError>>;
+}
+
+pub type Spawner = Arc<dyn Fn(BoxFuture<()>) + Send + Sync>;
+pub type Observer = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
+
+#[derive(Clone, Debug)]
+pub struct WriterConfig {
+  pub table: String,
+  pub flush_amount: usize,
+  pub max_in_flight: usize,
+  pub high_water_mark: usize,
+  pub retry: RetryPolicy,
+  pub key_schema: Option<KeySchema>,
+}
+
+impl WriterConfig {
+  pub fn new(table: &str) -> Self {
+    WriterConfig {
+      table: table.to_string(),
+      flush_amount: MAX_BATCH_ITEMS,
+      max_in_flight: 16,
+      high_water_mark: 10_000,
+      retry: RetryPolicy::default(),
+      key_schema: None,
+    }
+  }
+}
+
+/// The outcome of a flush: counts since the previous flush and the failures it covers.
+#[derive(Debug, Clone)]
+pub struct FlushResult {
+  pub totals: Totals,
+  pub failures: Vec<Failure>,
+}
+
+pub struct Hooks {
+  pub observer: Option<Observer>,
+  pub client_totals: Option<Arc<SharedTotals>>,
+  pub limiter: Option<Arc<RateLimiter>>,
+}
+
+struct Shared {
+  cfg: WriterConfig,
+  transport: Arc<dyn Transport>,
+  sleeper: Arc<dyn Sleeper>,
+  spawner: Spawner,
+  hooks: Hooks,
+  state: Mutex<State>,
+  wake: Notify,
+  room: Notify,
+}
+
+#[derive(Default)]
+struct State {
+  schema: Option<KeySchema>,
+  schema_error: Option<CoreError>,
+  incoming: VecDeque<Op>,
+  ready: VecDeque<Op>,
+  groups: VecDeque<Vec<Op>>,
+  retry: Vec<(Instant, Op)>,
+  waiting: HashMap<Vec<u8>, VecDeque<Op>>,
+  busy: HashSet<Vec<u8>>,
+  in_flight: usize,
+  unfinished: usize,
+  accepted: u64,
+  epoch: u64,
+  /// Unfinished operations per epoch, oldest first; the back is always the current epoch.
+  epoch_counts: VecDeque<(u64, usize)>,
+  flushes: Vec<(u64, oneshot::Sender<FlushResult>)>,
+  failures: Vec<Failure>,
+  done_ids: Vec<f64>,
+  totals: Totals,
+  flushed_totals: Totals,
+  room_waiters: usize,
+  aborted: bool,
+  shutdown: bool,
+  started: bool,
+}
+
+/// Live counts for `writer.metrics` and progress events.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+  pub totals: Totals,
+  pub accepted: u64,
+  pub unfinished: usize,
+  pub in_flight: usize,
+}
+
+pub struct Engine {
+  shared: Arc<Shared>,
+}
+
+impl Drop for Engine {
+  fn drop(&mut self) {
+    // The writer object is gone: let the dispatcher end once nothing is left to do.
+    self.shared.state.lock().unwrap().shutdown = true;
+    self.shared.wake.notify_one();
+  }
+}
+
+impl Engine {
+  pub fn new(
+    cfg: WriterConfig,
+    transport: Arc<dyn Transport>,
+    sleeper: Arc<dyn Sleeper>,
+    spawner: Spawner,
+    hooks: Hooks,
+  ) -> Self {
+    let mut state = State {
+      schema: cfg.key_schema.clone(),
+      ..Default::default()
+    };
+    state.epoch_counts.push_back((0, 0));
+    Engine {
+      shared: Arc::new(Shared {
+        cfg,
+        transport,
+        sleeper,
+        spawner,
+        hooks,
+        state: Mutex::new(state),
+        wake: Notify::new(),
+        room: Notify::new(),
+      }),
+    }
+  }
+
+  pub fn key_schema(&self) -> Option<KeySchema> {
+    self.shared.state.lock().unwrap().schema.clone()
+  }
+
+  /// Accepts one operation (already validated for types and size). Never refuses for lack of room.
+  /// Returns true when the writer now holds `high_water_mark` unfinished items or more.
+  pub fn push(&self, id: f64, kind: OpKind, item: Item, size: usize) -> Result<bool, CoreError> {
+    let mut st = self.shared.state.lock().unwrap();
+    if st.aborted {
+      return Err(CoreError::new(
+        error::ABORTED,
+        "the writer's signal was aborted",
+      ));
+    }
+    let epoch = st.epoch;
+    st.epoch_counts.back_mut().unwrap().1 += 1;
+    st.unfinished += 1;
+    st.accepted += 1;
+    st.incoming.push_back(Op {
+      id,
+      kind,
+      item,
+      size,
+      key: Vec::new(),
+      attempts: 0,
+      epoch,
+    });
+    let full = st.unfinished >= self.shared.cfg.high_water_mark;
+    let start = !st.started;
+    st.started = true;
+    // Wake the dispatcher only when it has something to do: a full batch or pressure.
+    let wake = start || st.incoming.len() + st.ready.len() >= self.shared.cfg.flush_amount || full;
+    drop(st);
+    if start {
+      (self.shared.spawner)(Box::pin(dispatch(self.shared.clone())));
+    }
+    if wake {
+      self.shared.wake.notify_one();
+    }
+    Ok(full)
+  }
+
+  /// Ids of operations written since the last call (so the caller can drop its copies).
+  pub fn take_done(&self) -> Vec<f64> {
+    std::mem::take(&mut self.shared.state.lock().unwrap().done_ids)
+  }
+
+  pub fn done_pending(&self) -> usize {
+    self.shared.state.lock().unwrap().done_ids.len()
+  }
+
+  /// Waits until the writer holds fewer than `high_water_mark` unfinished items.
+  pub fn wait_for_room(&self) -> impl Future<Output = ()> + Send + 'static {
+    let shared = self.shared.clone();
+    async move { Self::room(&shared).await }
+  }
+
+  async fn room(shared: &Shared) {
+    loop {
+      let notified = shared.room.notified();
+      {
+        let mut st = shared.state.lock().unwrap();
+        if st.unfinished < shared.cfg.high_water_mark || st.aborted {
+          return;
+        }
+        st.room_waiters += 1;
+      }
+      shared.wake.notify_one();
+      notified.await;
+      shared.state.lock().unwrap().room_waiters -= 1;
+    }
+  }
+
+  /// Sends everything accepted before the call and resolves when all of it is written or failed.
+  pub fn flush(&self) -> oneshot::Receiver<FlushResult> {
+    let (tx, rx) = oneshot::channel();
+    let mut st = self.shared.state.lock().unwrap();
+    let e = st.epoch;
+    st.epoch += 1;
+    let next = st.epoch;
+    st.epoch_counts.push_back((next, 0));
+    st.flushes.push((e, tx));
+    resolve_flushes(&mut st);
+    let started = st.started;
+    st.started = true;
+    drop(st);
+    if !started {
+      (self.shared.spawner)(Box::pin(dispatch(self.shared.clone())));
+    }
+    self.shared.wake.notify_one();
+    rx
+  }
+
+  /// Stops sending: queued operations fail with `Aborted`; requests in flight settle.
+  pub fn abort(&self) {
+    self.shared.state.lock().unwrap().aborted = true;
+    self.shared.wake.notify_one();
+    self.shared.room.notify_waiters();
+  }
+
+  pub fn snapshot(&self) -> Snapshot {
+    let st = self.shared.state.lock().unwrap();
+    Snapshot {
+      totals: st.totals.clone(),
+      accepted: st.accepted,
+      unfinished: st.unfinished,
+      in_flight: st.in_flight,
+    }
+  }
+
+  pub fn limiter(&self) -> Option<&Arc<RateLimiter>> {
+    self.shared.hooks.limiter.as_ref()
+  }
+}
+
+fn resolve_flushes(st: &mut State) {
+  while st.epoch_counts.len() > 1 && st.epoch_counts.front().unwrap().1 == 0 {
+    st.epoch_counts.pop_front();
+  }
+  // Every epoch before the oldest one with unfinished operations is complete.
+  let oldest_open = st.epoch_counts.front().unwrap().0;
+  let mut i = 0;
+  while i < st.flushes.len() {
+    let e = st.flushes[i].0;
+    if e < oldest_open {
+      let (_, tx) = st.flushes.swap_remove(i);
+      let mut failures = Vec::new();
+      st.failures.retain(|f| {
+        if f.epoch <= e {
+          failures.push(f.clone());
+          false
+        } else {
+          true
+        }
+      });
+      failures.sort_by(|a, b| a.id.partial_cmp(&b.id).unwrap());
+      let totals = st.totals.since(&st.flushed_totals);
+      st.flushed_totals = st.totals.clone();
+      let _ = tx.send(FlushResult { totals, failures });
+    } else {
+      i += 1;
+    }
+  }
+}
+
+impl Shared {
+  fn finish(&self, st: &mut State, op: &Op) {
+    if let Some(mut q) = st.waiting.remove(&op.key) {
+      let next = q.pop_front().unwrap();
+      if !q.is_empty() {
+        st.waiting.insert(op.key.clone(), q);
+      }
+      st.ready.push_back(next);
+    } else {
+      st.busy.remove(&op.key);
+    }
+    st.unfinished -= 1;
+    let front = st.epoch_counts.front().unwrap().0;
+    st.epoch_counts[(op.epoch - front) as usize].1 -= 1;
+    if !st.flushes.is_empty() {
+      resolve_flushes(st);
+    }
+    if st.room_waiters > 0 && st.unfinished < self.cfg.high_water_mark {
+      self.room.notify_waiters();
+    }
+  }
+
+  fn fail(&self, st: &mut State, op: Op, reason: &str, message: String) {
+    st.totals.failed += 1;
+    if let Some(t) = &self.hooks.client_totals {
+      t.update(|t| t.failed += 1);
+    }
+    st.failures.push(Failure {
+      id: op.id,
+      kind: op.kind,
+      reason: reason.to_string(),
+      message,
+      attempts: op.attempts,
+      epoch: op.epoch,
+    });
+    self.finish(st, &op);
+  }
+
+  fn succeed(&self, st: &mut State, op: Op) {
+    match op.kind {
+      OpKind::Put => st.totals.puts_written += 1,
+      OpKind::Delete => st.totals.deletes_written += 1,
+    }
+    st.done_ids.push(op.id);
+    self.finish(st, &op);
+  }
+
+  fn retry_or_fail(&self, st: &mut State, op: Op, reason: &str, message: &str) {
+    if st.aborted {
+      self.fail(
+        st,
+        op,
+        error::ABORTED,
+        "the writer's signal was aborted before the item was written".into(),
+      );
+    } else if op.attempts <= self.cfg.retry.max_retries {
+      let delay = self.cfg.retry.delay(op.attempts, self.sleeper.jitter());
+      st.totals.retries += 1;
+      if let Some(t) = &self.hooks.client_totals {
+        t.update(|t| t.retries += 1);
+      }
+      st.retry.push((Instant::now() + delay, op));
+    } else {
+      let attempts = op.attempts;
+      self.fail(
+        st,
+        op,
+        reason,
+        format!("{message} (gave up after {attempts} attempts)"),
+      );
+    }
+  }
+
+  /// Keys newly accepted operations and moves them to `ready` or behind a busy key.
+  fn admit(&self, st: &mut State) {
+    if st.schema.is_none() && st.schema_error.is_none() {
+      return;
+    }
+    while let Some(mut op) = st.incoming.pop_front() {
+      if let Some(err) = &st.schema_error {
+        let (code, msg) = (err.code.clone(), err.message.clone());
+        self.fail(st, op, &code, msg);
+        continue;
+      }
+      let schema = st.schema.as_ref().unwrap();
+      let root = if op.kind == OpKind::Put {
+        "item"
+      } else {
+        "key"
+      };
+      if let Err(m) = marshal::check_key(&op.item, schema, root) {
+        self.fail(st, op, error::INVALID_ITEM, m);
+        continue;
+      }
+      if op.kind == OpKind::Delete {
+        op.item = marshal::project_key(std::mem::take(&mut op.item), schema);
+      }
+      op.key = marshal::key_bytes(&op.item, schema);
+      if st.busy.contains(&op.key) {
+        st.waiting.entry(op.key.clone()).or_default().push_back(op);
+      } else {
+        st.busy.insert(op.key.clone());
+        st.ready.push_back(op);
+      }
+    }
+  }
+
+  fn should_send_partial(&self, st: &State) -> bool {
+    !st.flushes.is_empty()
+      || st.room_waiters > 0
+      || st.unfinished >= self.cfg.high_water_mark
+      || st.aborted
+      || (st.in_flight == 0 && (!st.waiting.is_empty() || !st.retry.is_empty()))
+  }
+
+  /// Takes the next request's operations, if one should leave now.
+  fn next_batch(&self, st: &mut State) -> Option<Vec<Op>> {
+    if st.in_flight >= self.cfg.max_in_flight || st.aborted {
+      return None;
+    }
+    if let Some(g) = st.groups.pop_front() {
+      return Some(g);
+    }
+    if st.ready.is_empty()
+      || (st.ready.len() < self.cfg.flush_amount && !self.should_send_partial(st))
+    {
+      return None;
+    }
+    let mut batch = Vec::with_capacity(self.cfg.flush_amount);
+    let mut bytes = 0;
+    while batch.len() < self.cfg.flush_amount {
+      let Some(op) = st.ready.front() else { break };
+      if !batch.is_empty() && bytes + op.size > MAX_REQUEST_BYTES - 64 * 1024 {
+        break;
+      }
+      bytes += op.size;
+      batch.push(st.ready.pop_front().unwrap());
+    }
+    Some(batch)
+  }
+
+  fn fail_queued(&self, st: &mut State) {
+    let msg = || "the writer's signal was aborted before the item was sent".to_string();
+    let mut ops: Vec<Op> = st.incoming.drain(..).collect();
+    ops.extend(st.ready.drain(..));
+    ops.extend(st.groups.drain(..).flatten());
+    ops.extend(st.retry.drain(..).map(|(_, op)| op));
+    for (_, q) in st.waiting.drain() {
+      ops.extend(q);
+    }
+    for op in ops {
+      self.fail(st, op, error::ABORTED, msg());
+    }
+  }
+}
+
+fn write_request(op: &Op) -> WriteRequest {
+  let b = WriteRequest::builder();
+  match op.kind {
+    OpKind::Put => b.put_request(
+      PutRequest::builder()
+        .set_item(Some(op.item.clone()))
+        .build()
+        .expect("item is set"),
+    ),
+    OpKind::Delete => b.delete_request(
+      DeleteRequest::builder()
+        .set_key(Some(op.item.clone()))
+        .build()
+        .expect("key is set"),
+    ),
+  }
+  .build()
+}
+
+/// The dispatcher: one task per writer, ending once the writer is dropped and nothing is left to do.
+async fn dispatch(shared: Arc<Shared>) {
+  // Learn the key schema first: needed for key checks, duplicate detection and per-key order.
+  let need_schema = shared.state.lock().unwrap().schema.is_none();
+  if need_schema {
+    let res = shared.transport.key_schema(shared.cfg.table.clone()).await;
+    let mut st = shared.state.lock().unwrap();
+    match res {
+      Ok(s) => st.schema = Some(s),
+      Err(e) => {
+        let mut e = e;
+        if e.code != "ResourceNotFoundException" {
+          e.message = format!(
+            "could not read the table's key schema ({}: {}); pass the keySchema option",
+            e.code, e.message
+          );
+          e.code = error::KEY_SCHEMA_UNAVAILABLE.to_string();
+        }
+        st.schema_error = Some(e);
+      }
+    }
+  }
+  loop {
+    let notified = shared.wake.notified();
+    let deadline = {
+      let mut st = shared.state.lock().unwrap();
+      shared.admit(&mut st);
+      let now = Instant::now();
+      if !st.retry.is_empty() {
+        let (due, later): (Vec<_>, Vec<_>) = st.retry.drain(..).partition(|(t, _)| *t <= now);
+        st.retry = later;
+        for (_, op) in due.into_iter().rev() {
+          st.ready.push_front(op);
+        }
+      }
+      if st.aborted {
+        shared.fail_queued(&mut st);
+      }
+      while let Some(batch) = shared.next_batch(&mut st) {
+        st.in_flight += 1;
+        let s = shared.clone();
+        (shared.spawner)(Box::pin(send(s, batch)));
+      }
+      if st.shutdown && st.unfinished == 0 && st.in_flight == 0 {
+        return;
+      }
+      st.retry.iter().map(|(t, _)| *t).min()
+    };
+    match deadline {
+      Some(d) => {
+        tokio::select! {
+          _ = notified => {}
+          _ = tokio::time::sleep_until(d) => {}
+        }
+      }
+      None => notified.await,
+    }
+  }
+}
+
+async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
+  for op in batch.iter_mut() {
+    op.attempts += 1;
+  }
+  let estimate: f64 = batch
+    .iter()
+    .map(|op| match op.kind {
+      OpKind::Put => marshal::write_units(op.size),
+      OpKind::Delete => 1.0,
+    })
+    .sum();
+  if let Some(l) = &shared.hooks.limiter {
+    l.acquire(estimate).await;
+  }
+  let requests: Vec<WriteRequest> = batch.iter().map(write_request).collect();
+  let started = Instant::now();
+  let res = shared
+    .transport
+    .batch_write(shared.cfg.table.clone(), requests)
+    .await;
+  let duration = started.elapsed();
+  let attempt = batch.iter().map(|o| o.attempts).max().unwrap_or(1);
+  let mut record = RequestRecord {
+    operation: "BatchWriteItem",
+    table: shared.cfg.table.clone(),
+    duration,
+    items: batch.len() as u32,
+    attempt,
+    ..Default::default()
+  };
+  match &res {
+    Ok(r) => {
+      record.unprocessed = r.unprocessed.len() as u32;
+      record.consumed_wcu = r.consumed_wcu;
+      record.request_id = r.request_id.clone();
+    }
+    Err(e) => {
+      record.throttled = e.retry == Retry::Throttle;
+      record.error_code = Some(e.code.clone());
+      record.request_id = e.request_id.clone();
+    }
+  }
+  if let Some(l) = &shared.hooks.limiter {
+    match &res {
+      Ok(r) => {
+        let unprocessed_share = if batch.is_empty() {
+          0.0
+        } else {
+          estimate * r.unprocessed.len() as f64 / batch.len() as f64
+        };
+        if r.consumed_wcu > 0.0 {
+          l.settle(estimate, r.consumed_wcu);
+        } else {
+          l.refund(unprocessed_share);
+        }
+        if !r.unprocessed.is_empty() {
+          l.on_throttle();
+        }
+      }
+      Err(e) => {
+        l.refund(estimate);
+        if e.retry == Retry::Throttle {
+          l.on_throttle();
+        }
+      }
+    }
+  }
+  if let Some(t) = &shared.hooks.client_totals {
+    t.update(|t| t.add_request(&record));
+  }
+  if let Some(obs) = &shared.hooks.observer {
+    obs(&record);
+  }
+  let mut st = shared.state.lock().unwrap();
+  st.totals.add_request(&record);
+  st.in_flight -= 1;
+  match res {
+    Ok(r) => {
+      let mut written = (0u64, 0u64);
+      let unprocessed: HashSet<Vec<u8>> = match (&st.schema, r.unprocessed.is_empty()) {
+        (Some(schema), false) => r
+          .unprocessed
+          .iter()
+          .filter_map(|w| {
+            w.put_request()
+              .map(|p| p.item())
+              .or_else(|| w.delete_request().map(|d| d.key()))
+              .map(|i| marshal::key_bytes(i, schema))
+          })
+          .collect(),
+        _ => HashSet::new(),
+      };
+      for op in batch {
+        if unprocessed.contains(&op.key) {
+          shared.retry_or_fail(
+            &mut st,
+            op,
+            error::UNPROCESSED_AFTER_RETRIES,
+            "DynamoDB returned the item as unprocessed",
+          );
+        } else {
+          match op.kind {
+            OpKind::Put => written.0 += 1,
+            OpKind::Delete => written.1 += 1,
+          }
+          shared.succeed(&mut st, op);
+        }
+      }
+      if let Some(t) = &shared.hooks.client_totals {
+        t.update(|t| {
+          t.puts_written += written.0;
+          t.deletes_written += written.1;
+        });
+      }
+    }
+    Err(e) => match e.retry {
+      Retry::Throttle | Retry::Transient => {
+        let reason = e.item_reason().to_string();
+        for op in batch {
+          shared.retry_or_fail(&mut st, op, &reason, &e.message);
+        }
+      }
+      Retry::Validation if batch.len() > 1 => {
+        // Split and resend the halves on their own until the offenders are isolated.
+        let second = batch.split_off(batch.len() / 2);
+        st.groups.push_front(second);
+        st.groups.push_front(batch);
+      }
+      _ => {
+        for op in batch {
+          shared.fail(&mut st, op, &e.code.clone(), e.message.clone());
+        }
+      }
+    },
+  }
+  drop(st);
+  shared.wake.notify_one();
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,323 @@
+//! `NativeWriter`: the batch engine behind `BatchWriter`. `push` is synchronous and cheap; only a full
+//! writer returns a Promise that waits (`waitForRoom`).
+
+use super::client::{key_schema_from_js, KeySchemaJs, NativeClient};
+use super::convert::{self, invalid, take_bins, to_napi, RateStatsJs, RecordCallback, TotalsJs};
+use super::rate::NativeRate;
+use crate::batch::{Engine, Hooks, OpKind, Spawner, WriterConfig};
+use crate::dynamo::SdkTransport;
+use crate::error::{INVALID_ARGUMENT, INVALID_ITEM};
+use crate::marshal;
+use crate::retry::default_sleeper;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[napi(object)]
+pub struct NativeWriterOptions {
+  pub flush_amount: Option<u32>,
+  pub max_in_flight: Option<u32>,
+  pub high_water_mark: Option<u32>,
+  pub max_retries: Option<u32>,
+  pub base_delay_ms: Option<f64>,
+  pub max_delay_ms: Option<f64>,
+  pub key_schema: Option<KeySchemaJs>,
+}
+
+#[napi(object)]
+pub struct FailureJs {
+  pub id: f64,
+  pub operation: String,
+  pub reason: String,
+  pub message: String,
+  pub attempts: u32,
+}
+
+#[napi(object)]
+pub struct FlushOutcome {
+  pub totals: TotalsJs,
+  pub failures: Vec<FailureJs>,
+}
+
+#[napi(object)]
+pub struct WriterSnapshot {
+  pub totals: TotalsJs,
+  pub accepted: f64,
+  pub unfinished: f64,
+  pub in_flight: f64,
+  pub rate: Option<RateStatsJs>,
+}
+
+/// Status bits returned by `push`.
+const FULL: u32 = 1;
+const DRAIN: u32 = 2;
+/// How many written ids accumulate before the facade is asked to drop its copies of the originals.
+const DRAIN_AT: usize = 2048;
+
+#[napi]
+pub struct NativeWriter {
+  engine: Engine,
+}
+
+fn spawner() -> Spawner {
+  Arc::new(|fut| {
+    napi::bindgen_prelude::spawn(fut);
+  })
+}
+
+impl NativeWriterOptions {
+  fn config(&self, table: &str) -> Result<WriterConfig> {
+    let mut c = WriterConfig::new(table);
+    if let Some(n) = self.flush_amount {
+      if !(1..=25).contains(&n) {
+        return Err(invalid(
+          INVALID_ARGUMENT,
+          format!("flushAmount must be between 1 and 25, got {n}"),
+        ));
+      }
+      c.flush_amount = n as usize;
+    }
+    if let Some(n) = self.max_in_flight {
+      if n == 0 {
+        return Err(invalid(
+          INVALID_ARGUMENT,
+          "maxInFlight must be at least 1".into(),
+        ));
+      }
+      c.max_in_flight = n as usize;
+    }
+    if let Some(n) = self.high_water_mark {
+      if n == 0 {
+        return Err(invalid(
+          INVALID_ARGUMENT,
+          "highWaterMark must be at least 1".into(),
+        ));
+      }
+      c.high_water_mark = n as usize;
+    }
+    if let Some(n) = self.max_retries {
+      c.retry.max_retries = n;
+    }
+    let ms = |v: f64, name: &str| -> Result<Duration> {
+      if !(v.is_finite() && v >= 0.0) {
+        return Err(invalid(
+          INVALID_ARGUMENT,
+          format!("{name} must be a non-negative number, got {v}"),
+        ));
+      }
+      Ok(Duration::from_secs_f64(v / 1000.0))
+    };
+    if let Some(v) = self.base_delay_ms {
+      c.retry.base_delay = ms(v, "baseDelayMs")?;
+    }
+    if let Some(v) = self.max_delay_ms {
+      c.retry.max_delay = ms(v, "maxDelayMs")?;
+    }
+    if let Some(s) = &self.key_schema {
+      c.key_schema = Some(key_schema_from_js(s)?);
+    }
+    Ok(c)
+  }
+}
+
+#[napi]
+impl NativeWriter {
+  #[napi(constructor)]
+  pub fn new(
+    client: &NativeClient,
+    table: String,
+    options: NativeWriterOptions,
+    rate: Option<&NativeRate>,
+    on_request: Option<RecordCallback>,
+  ) -> Result<Self> {
+    if table.is_empty() {
+      return Err(invalid(
+        INVALID_ARGUMENT,
+        "table must be a non-empty string".into(),
+      ));
+    }
+    let mut cfg = options.config(&table)?;
+    if cfg.key_schema.is_none() {
+      cfg.key_schema = client.dynamo.cached_schema(&table);
+    }
+    let dynamo = client.dynamo.clone();
+    let client_observer = dynamo.observer.clone();
+    let own_observer = convert::observer(on_request);
+    // Both the writer's and the client's hooks see the writer's requests.
+    let observer: Option<crate::batch::Observer> = match (own_observer, client_observer) {
+      (Some(a), Some(b)) => Some(Arc::new(move |r: &crate::metrics::RequestRecord| {
+        a(r);
+        b(r);
+      })),
+      (a, b) => a.or(b),
+    };
+    let hooks = Hooks {
+      observer,
+      client_totals: Some(dynamo.totals.clone()),
+      limiter: rate
+        .map(|r| r.limiter.clone())
+        .or_else(|| dynamo.limiter.clone()),
+    };
+    Ok(NativeWriter {
+      engine: Engine::new(
+        cfg,
+        Arc::new(SdkTransport(dynamo)),
+        default_sleeper(),
+        spawner(),
+        hooks,
+      ),
+    })
+  }
+
+  fn status(&self, full: bool) -> u32 {
+    let mut s = if full { FULL } else { 0 };
+    if self.engine.done_pending() >= DRAIN_AT {
+      s |= DRAIN;
+    }
+    s
+  }
+
+  fn accept(&self, id: f64, kind: OpKind, item: marshal::Item) -> Result<bool> {
+    let root = if kind == OpKind::Put { "item" } else { "key" };
+    let mut item = item;
+    if let Some(schema) = self.engine.key_schema() {
+      marshal::check_key(&item, &schema, root).map_err(|m| invalid(INVALID_ITEM, m))?;
+      if kind == OpKind::Delete {
+        item = marshal::project_key(item, &schema);
+      }
+    }
+    let size = marshal::item_size(&item);
+    marshal::check_item_size(size, root).map_err(|m| invalid(INVALID_ITEM, m))?;
+    self.engine.push(id, kind, item, size).map_err(to_napi)
+  }
+
+  /// Accepts one put (`del` false) or delete. Returns status bits: 1 the writer is full (await
+  /// `waitForRoom`), 2 written ids are waiting in `takeDone`.
+  #[napi]
+  pub fn push(
+    &self,
+    id: f64,
+    del: bool,
+    wire: Utf16String,
+    bins: Option<Vec<Buffer>>,
+  ) -> Result<u32> {
+    let kind = if del { OpKind::Delete } else { OpKind::Put };
+    let root = if del { "key" } else { "item" };
+    let mut bins = take_bins(bins);
+    let item =
+      marshal::decode_item(&wire, &mut bins, root).map_err(|m| invalid(INVALID_ITEM, m))?;
+    let full = self.accept(id, kind, item)?;
+    Ok(self.status(full))
+  }
+
+  /// Accepts many operations encoded back to back, with ids `firstId`, `firstId + 1`… Returns the status
+  /// bits and, for each rejected item, its index and message.
+  #[napi]
+  pub fn push_many(
+    &self,
+    first_id: f64,
+    del: bool,
+    wire: Utf16String,
+    bins: Option<Vec<Buffer>>,
+  ) -> Result<PushManyOutcome> {
+    let kind = if del { OpKind::Delete } else { OpKind::Put };
+    let root = if del { "key" } else { "item" };
+    let mut bins = take_bins(bins);
+    let mut full = false;
+    let mut rejected = Vec::new();
+    for (i, res) in marshal::decode_items(&wire, &mut bins, root)
+      .into_iter()
+      .enumerate()
+    {
+      let id = first_id + i as f64;
+      match res
+        .map_err(|m| invalid(INVALID_ITEM, m))
+        .and_then(|item| self.accept(id, kind, item))
+      {
+        Ok(f) => full |= f,
+        Err(e) => rejected.push(RejectedJs {
+          index: i as u32,
+          error: e.reason.clone(),
+        }),
+      }
+    }
+    Ok(PushManyOutcome {
+      status: self.status(full),
+      rejected,
+    })
+  }
+
+  #[napi]
+  pub fn take_done(&self) -> Vec<f64> {
+    self.engine.take_done()
+  }
+
+  #[napi(catch_unwind)]
+  pub fn wait_for_room<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+    let wait = self.engine.wait_for_room();
+    env.spawn_future(async move {
+      wait.await;
+      Ok(())
+    })
+  }
+
+  #[napi(catch_unwind)]
+  pub fn flush<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, FlushOutcome>> {
+    let rx = self.engine.flush();
+    env.spawn_future(async move {
+      let r = rx.await.map_err(|_| {
+        invalid(
+          crate::error::INTERNAL,
+          "the writer stopped before the flush completed".into(),
+        )
+      })?;
+      Ok(FlushOutcome {
+        totals: TotalsJs::from(&r.totals),
+        failures: r
+          .failures
+          .into_iter()
+          .map(|f| FailureJs {
+            id: f.id,
+            operation: f.kind.as_str().to_string(),
+            reason: f.reason,
+            message: f.message,
+            attempts: f.attempts,
+          })
+          .collect(),
+      })
+    })
+  }
+
+  #[napi]
+  pub fn abort(&self) {
+    self.engine.abort();
+  }
+
+  #[napi]
+  pub fn snapshot(&self) -> WriterSnapshot {
+    let s = self.engine.snapshot();
+    WriterSnapshot {
+      totals: TotalsJs::from(&s.totals),
+      accepted: s.accepted as f64,
+      unfinished: s.unfinished as f64,
+      in_flight: s.in_flight as f64,
+      rate: self
+        .engine
+        .limiter()
+        .map(|l| within_runtime_if_available(|| l.stats()).into()),
+    }
+  }
+}
+
+#[napi(object)]
+pub struct RejectedJs {
+  pub index: u32,
+  pub error: String,
+}
+
+#[napi(object)]
+pub struct PushManyOutcome {
+  pub status: u32,
+  pub rejected: Vec<RejectedJs>,
+}
