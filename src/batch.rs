@@ -8,7 +8,7 @@ use crate::error::{self, CoreError, Retry};
 use crate::marshal::{self, Item, KeySchema};
 use crate::metrics::{RequestRecord, SharedTotals, Totals};
 use crate::rate_limit::RateLimiter;
-use crate::retry::{RetryPolicy, Sleeper};
+use crate::retry::{Jitter, RetryPolicy};
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -121,7 +121,7 @@ pub struct Hooks {
 struct Shared {
   cfg: WriterConfig,
   transport: Arc<dyn Transport>,
-  sleeper: Arc<dyn Sleeper>,
+  jitter: Arc<dyn Jitter>,
   spawner: Spawner,
   hooks: Hooks,
   state: Mutex<State>,
@@ -181,7 +181,7 @@ impl Engine {
   pub fn new(
     cfg: WriterConfig,
     transport: Arc<dyn Transport>,
-    sleeper: Arc<dyn Sleeper>,
+    jitter: Arc<dyn Jitter>,
     spawner: Spawner,
     hooks: Hooks,
   ) -> Self {
@@ -194,7 +194,7 @@ impl Engine {
       shared: Arc::new(Shared {
         cfg,
         transport,
-        sleeper,
+        jitter,
         spawner,
         hooks,
         state: Mutex::new(state),
@@ -405,7 +405,7 @@ impl Shared {
         "the writer's signal was aborted before the item was written".into(),
       );
     } else if op.attempts <= self.cfg.retry.max_retries {
-      let delay = self.cfg.retry.delay(op.attempts, self.sleeper.jitter());
+      let delay = self.cfg.retry.delay(op.attempts, self.jitter.unit());
       st.totals.retries += 1;
       if let Some(t) = &self.hooks.client_totals {
         t.update(|t| t.retries += 1);

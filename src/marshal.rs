@@ -369,7 +369,7 @@ impl Decoder<'_> {
   fn skip_to_next_item(&mut self) -> bool {
     // Restart from the beginning of the failed item is not possible; instead scan forward tracking
     // nesting and skipping string payloads by their length prefixes.
-    let mut depth: i32 = self.path.len() as i32 + 1;
+    let mut depth: i32 = self.path.len() as i32; // one path segment per open container
     while let Some(c) = self.peek() {
       self.pos += 1;
       match u8::try_from(c).unwrap_or(0) {
@@ -380,11 +380,8 @@ impl Decoder<'_> {
             return true;
           }
         }
-        b's' => {
-          if self.chars().is_err() {
-            return false;
-          }
-        }
+        b's' if self.chars().is_err() => return false,
+        b's' => {}
         b'n' | b'b' => {
           while self.peek().is_some_and(|c| c != b';' as u16) {
             self.pos += 1;
@@ -864,6 +861,25 @@ mod tests {
   }
 
   #[test]
+  fn decode_items_skips_a_bad_item_and_keeps_the_rest() {
+    let deep = format!("{{1:a{}{}}}", "[".repeat(32), "]".repeat(32));
+    let src = format!("{{1:as1:x}}{{1:b[s2:ok{{1:cnx;}}]1:ds0:}}{deep}{{1:bb0;}}");
+    let mut bins = vec![vec![7u8]];
+    let out = decode_items(&w(&src), &mut bins, "item");
+    assert_eq!(out.len(), 4);
+    assert!(out[0].is_ok());
+    assert_eq!(
+      out[1].as_ref().unwrap_err(),
+      "item.b[1].c: \"x\" is not a valid DynamoDB number"
+    );
+    assert!(out[2].as_ref().unwrap_err().contains("32 levels"));
+    assert_eq!(
+      out[3].as_ref().unwrap()["b"],
+      AttributeValue::B(Blob::new(vec![7]))
+    );
+  }
+
+  #[test]
   fn depth_limit() {
     let ok = format!("{{1:a{}{}}}", "[".repeat(31), "]".repeat(31));
     assert!(decode_item(&w(&ok), &mut [], "item").is_ok());
@@ -903,7 +919,8 @@ mod tests {
   fn sizes_follow_dynamodb_rules() {
     assert_eq!(number_size("0"), 1);
     assert_eq!(number_size("1"), 2);
-    assert_eq!(number_size("12"), 3);
+    assert_eq!(number_size("12"), 2);
+    assert_eq!(number_size("1234"), 3);
     assert_eq!(number_size("123"), 3);
     assert_eq!(number_size("-1"), 3);
     let mut item = Item::new();

@@ -1,8 +1,6 @@
 //! The retry policy: full-jitter exponential backoff, with the clock and the randomness injectable so the
 //! engine's tests are deterministic.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,28 +38,23 @@ impl RetryPolicy {
   }
 }
 
-pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// Time as the engine sees it: tokio's by default, a recorded one in tests.
-pub trait Sleeper: Send + Sync + 'static {
-  fn sleep(&self, d: Duration) -> SleepFuture;
-  /// A random number in [0, 1) for jitter.
-  fn jitter(&self) -> f64;
+/// The randomness of the backoff, injectable so tests can fix it. The engine's clock is tokio's, which
+/// tests pause and advance (`#[tokio::test(start_paused = true)]`), so retry timing is deterministic there.
+pub trait Jitter: Send + Sync + 'static {
+  /// A random number in [0, 1).
+  fn unit(&self) -> f64;
 }
 
-pub struct TokioSleeper;
+pub struct RandomJitter;
 
-impl Sleeper for TokioSleeper {
-  fn sleep(&self, d: Duration) -> SleepFuture {
-    Box::pin(tokio::time::sleep(d))
-  }
-  fn jitter(&self) -> f64 {
+impl Jitter for RandomJitter {
+  fn unit(&self) -> f64 {
     fastrand::f64()
   }
 }
 
-pub fn default_sleeper() -> Arc<dyn Sleeper> {
-  Arc::new(TokioSleeper)
+pub fn default_jitter() -> Arc<dyn Jitter> {
+  Arc::new(RandomJitter)
 }
 
 #[cfg(test)]

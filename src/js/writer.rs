@@ -8,7 +8,7 @@ use crate::batch::{Engine, Hooks, OpKind, Spawner, WriterConfig};
 use crate::dynamo::SdkTransport;
 use crate::error::{INVALID_ARGUMENT, INVALID_ITEM};
 use crate::marshal;
-use crate::retry::default_sleeper;
+use crate::retry::default_jitter;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::Arc;
@@ -163,7 +163,7 @@ impl NativeWriter {
       engine: Engine::new(
         cfg,
         Arc::new(SdkTransport(dynamo)),
-        default_sleeper(),
+        default_jitter(),
         spawner(),
         hooks,
       ),
