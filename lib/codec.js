@@ -78,7 +78,11 @@ class NumberValue {
 
 function describe(v) {
   if (v === null) return 'null'
-  if (typeof v === 'object') return v.constructor && v.constructor.name ? `a ${v.constructor.name}` : 'an object'
+  if (Array.isArray(v)) return 'an array'
+  if (typeof v === 'object') {
+    const name = v.constructor && v.constructor.name
+    return name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object'
+  }
   return typeof v
 }
 

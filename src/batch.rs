@@ -234,8 +234,12 @@ impl Engine {
     let full = st.unfinished >= self.shared.cfg.high_water_mark;
     let start = !st.started;
     st.started = true;
-    // Wake the dispatcher only when it has something to do: a full batch or pressure.
-    let wake = start || st.incoming.len() + st.ready.len() >= self.shared.cfg.flush_amount || full;
+    // Wake the dispatcher only when it can do something: once per batch's worth of new operations while a
+    // request slot is free, or under pressure. A wake-up is a futex call, too costly to make per item.
+    let wake = start
+      || full
+      || (st.in_flight < self.shared.cfg.max_in_flight
+        && st.incoming.len() % self.shared.cfg.flush_amount == 0);
     drop(st);
     if start {
       (self.shared.spawner)(Box::pin(dispatch(self.shared.clone())));

@@ -1,0 +1,948 @@
+'use strict'
+// A small DynamoDB-protocol (JSON 1.0) HTTP server for fault-injection tests and benchmarks.
+//
+// It implements just enough of the service for a batch writer: DescribeTable, BatchWriteItem, PutItem,
+// DeleteItem, GetItem, CreateTable, DeleteTable, ListTables, with the real service's validation for
+// BatchWriteItem (25 entries, duplicate keys, key types). On top of that it injects faults chosen by a
+// seeded PRNG (repeatable runs): unprocessed entries, throttling, 500/503, socket resets, lost answers,
+// slow or hung answers, and a server-side WCU/second limit. It records what was applied, in order, so tests
+// can check the writer's guarantees server-side (no loss, last write wins, rate limits, concurrency).
+//
+// Hot path (benchmarks): one JSON.parse per request, one canonical key string per entry (needed for the
+// duplicate check), no other per-entry allocation when `store: false`.
+//
+// Item size (for WCU and the 400 KB limit) follows DynamoDB's published sizing rules approximately:
+// attribute name UTF-8 bytes + value bytes, where S = UTF-8 bytes, N = ceil(chars / 2) + 1, B = decoded
+// base64 bytes, BOOL/NULL = 1, M/L = 3 + per element (1 + name + value), sets = sum of their members.
+// A put costs max(1, ceil(size / 1024)) WCU, a delete 1 WCU.
+//
+// Canonical key string (stats.history keys, table(name).items keys, failKeys):
+//   partition key only:  `${type}:${value}`                e.g. 'S:user#1', 'N:42'
+//   with a sort key:     `${type}:${value}|${type}:${value}` e.g. 'S:user#1|N:7'
+// N values are normalized ('1.50', '+1.5e0' -> '1.5') since DynamoDB compares numbers by value; in the
+// partition part '\' and '|' are escaped with '\' so the form stays unambiguous. Build one with
+// server.keyOf(tableName, keyInDynamoJson) or canonicalKey(schema, key).
+//
+// Also runnable as a child process (spawnFaultServer) so a benchmark's server does not share the JS thread
+// with the code being measured.
+
+const http = require('node:http')
+const zlib = require('node:zlib')
+const crypto = require('node:crypto')
+
+const TARGET_PREFIX = 'DynamoDB_20120810.'
+const DDB = 'com.amazonaws.dynamodb.v20120810#'
+const CORAL = 'com.amazon.coral.service#'
+const CONTENT_TYPE = 'application/x-amz-json-1.0'
+const MAX_BATCH = 25
+const MAX_ITEM_BYTES = 400 * 1024
+const WRITE_OPS = new Set(['BatchWriteItem', 'PutItem', 'DeleteItem'])
+const KEY_TYPES = new Set(['S', 'N', 'B'])
+const SCHEMA_MISMATCH = 'The provided key element does not match the schema'
+
+const DEFAULT_FAULTS = Object.freeze({
+  unprocessedRate: 0,
+  throttleRate: 0,
+  errorRate: 0,
+  unavailableRate: 0,
+  resetRate: 0,
+  lostAnswerRate: 0,
+  hangRate: 0,
+  delayMs: 0,
+  capacityWcuPerSecond: 0,
+  failKeys: null,
+  faultOps: ['BatchWriteItem'],
+})
+
+class ApiError {
+  constructor(status, type, message) {
+    this.status = status
+    this.type = type
+    this.message = message
+  }
+}
+const validation = (message) => new ApiError(400, DDB + 'ValidationException', message)
+const notFound = () => new ApiError(400, DDB + 'ResourceNotFoundException', 'Requested resource not found')
+
+// mulberry32: tiny, fast, good enough for fault dice; seeded so a failing run can be replayed.
+function prng(seed) {
+  let a = seed >>> 0
+  return function next() {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+// ---- keys ------------------------------------------------------------------------------------------
+
+const PLAIN_INT = /^(0|-?[1-9]\d*)$/
+const NUMBER = /^([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$/
+
+// Numbers are keys by value, so '1', '1.0' and '10e-1' must map to the same canonical string.
+// Returns null for text that is not a number.
+function normalizeNumber(text) {
+  if (PLAIN_INT.test(text)) return text // fast path: the common integer key
+  const m = NUMBER.exec(text)
+  if (!m) return null
+  const intPart = m[2] || ''
+  const frac = m[3] || ''
+  if (intPart.length + frac.length === 0) return null
+  let digits = intPart + frac
+  let point = intPart.length + (m[4] ? Number(m[4]) : 0) // position of the decimal point in `digits`
+  let lead = 0
+  while (lead < digits.length && digits.charCodeAt(lead) === 48) lead++
+  digits = digits.slice(lead)
+  point -= lead
+  let end = digits.length
+  while (end > 0 && digits.charCodeAt(end - 1) === 48) end--
+  digits = digits.slice(0, end)
+  if (digits.length === 0) return '0'
+  let out
+  if (point <= 0) out = '0.' + '0'.repeat(-point) + digits
+  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length)
+  else out = digits.slice(0, point) + '.' + digits.slice(point)
+  return m[1] === '-' ? '-' + out : out
+}
+
+// One key attribute -> 'T:value', or an ApiError. `fromKey` selects the DeleteRequest/GetItem wording,
+// which in the real service differs from the PutRequest wording.
+function keyPart(attr, def, fromKey) {
+  if (attr === null || typeof attr !== 'object') {
+    return validation(fromKey ? SCHEMA_MISMATCH : `One or more parameter values were invalid: Missing the key ${def.name} in the item`)
+  }
+  const value = attr[def.type]
+  if (typeof value !== 'string') {
+    if (fromKey) return validation(SCHEMA_MISMATCH)
+    const actual = Object.keys(attr)[0]
+    return validation(`One or more parameter values were invalid: Type mismatch for key ${def.name} expected: ${def.type} actual: ${actual}`)
+  }
+  if (value.length === 0) {
+    const what = def.type === 'S' ? 'string' : 'binary'
+    return validation(
+      `One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty ${what} value. Key: ${def.name}`,
+    )
+  }
+  if (def.type === 'N') {
+    const n = normalizeNumber(value)
+    if (n === null) return validation('The parameter cannot be converted to a numeric value')
+    return 'N:' + n
+  }
+  return def.type + ':' + value
+}
+
+const ESCAPE = /[\\|]/g
+function joinKey(hash, range) {
+  if (hash.indexOf('|') !== -1 || hash.indexOf('\\') !== -1) hash = hash.replace(ESCAPE, '\\$&')
+  return hash + '|' + range
+}
+
+// Canonical key of a full item (PutRequest.Item): the key attributes must be present with the right type.
+function keyOfItem(schema, item) {
+  const hash = keyPart(item[schema.pk.name], schema.pk, false)
+  if (typeof hash !== 'string' || !schema.sk) return hash
+  const range = keyPart(item[schema.sk.name], schema.sk, false)
+  return typeof range === 'string' ? joinKey(hash, range) : range
+}
+
+// Canonical key of a Key map (DeleteRequest.Key, GetItem.Key): exactly the key attributes, nothing else.
+function keyOfKey(schema, key) {
+  if (key === null || typeof key !== 'object') return validation(SCHEMA_MISMATCH)
+  let n = 0
+  for (const _ in key) n++
+  if (n !== (schema.sk ? 2 : 1)) return validation(SCHEMA_MISMATCH)
+  const hash = keyPart(key[schema.pk.name], schema.pk, true)
+  if (typeof hash !== 'string' || !schema.sk) return hash
+  const range = keyPart(key[schema.sk.name], schema.sk, true)
+  return typeof range === 'string' ? joinKey(hash, range) : range
+}
+
+// Public form: throws instead of returning the error.
+function canonicalKey(schema, key) {
+  const s = normalizeSchema('(table)', schema)
+  const k = keyOfKey(s, key)
+  if (typeof k !== 'string') throw new Error(k.message)
+  return k
+}
+
+// ---- item size ---------------------------------------------------------------------------------------
+
+function base64Bytes(s) {
+  const len = s.length
+  let pad = 0
+  if (len > 0 && s.charCodeAt(len - 1) === 61) pad++
+  if (len > 1 && s.charCodeAt(len - 2) === 61) pad++
+  return ((len * 3) >> 2) - pad
+}
+
+function valueBytes(v) {
+  if (v === null || typeof v !== 'object') return 0
+  if (v.S !== undefined) return Buffer.byteLength(v.S)
+  if (v.N !== undefined) return Math.ceil(v.N.length / 2) + 1
+  if (v.B !== undefined) return base64Bytes(v.B)
+  if (v.BOOL !== undefined || v.NULL !== undefined) return 1
+  let size = 0
+  if (v.M !== undefined) {
+    size = 3
+    for (const k in v.M) size += 1 + Buffer.byteLength(k) + valueBytes(v.M[k])
+  } else if (v.L !== undefined) {
+    size = 3
+    for (let i = 0; i < v.L.length; i++) size += 1 + valueBytes(v.L[i])
+  } else if (v.SS !== undefined) {
+    for (let i = 0; i < v.SS.length; i++) size += Buffer.byteLength(v.SS[i])
+  } else if (v.NS !== undefined) {
+    for (let i = 0; i < v.NS.length; i++) size += Math.ceil(v.NS[i].length / 2) + 1
+  } else if (v.BS !== undefined) {
+    for (let i = 0; i < v.BS.length; i++) size += base64Bytes(v.BS[i])
+  }
+  return size
+}
+
+function itemBytes(item) {
+  let size = 0
+  for (const name in item) size += Buffer.byteLength(name) + valueBytes(item[name])
+  return size
+}
+
+const putWcu = (bytes) => (bytes <= 1024 ? 1 : Math.ceil(bytes / 1024))
+
+// ---- tables ------------------------------------------------------------------------------------------
+
+function keyDef(d, what, table) {
+  if (typeof d === 'string') return { name: d, type: 'S' } // shorthand: a string key named d
+  if (!d || typeof d.name !== 'string' || !KEY_TYPES.has(d.type)) {
+    throw new TypeError(`fault-server: table ${table}: ${what} must be { name, type: 'S' | 'N' | 'B' }`)
+  }
+  return { name: d.name, type: d.type }
+}
+
+function normalizeSchema(name, def) {
+  if (!def || !def.partitionKey) throw new TypeError(`fault-server: table ${name} needs a partitionKey`)
+  return {
+    name,
+    pk: keyDef(def.partitionKey, 'partitionKey', name),
+    sk: def.sortKey ? keyDef(def.sortKey, 'sortKey', name) : null,
+  }
+}
+
+function newTable(name, def) {
+  const schema = normalizeSchema(name, def)
+  return { ...schema, items: new Map(), puts: 0, deletes: 0, createdAt: Date.now() / 1000 }
+}
+
+function tableDescription(t, status) {
+  const keySchema = [{ AttributeName: t.pk.name, KeyType: 'HASH' }]
+  const attrs = [{ AttributeName: t.pk.name, AttributeType: t.pk.type }]
+  if (t.sk) {
+    keySchema.push({ AttributeName: t.sk.name, KeyType: 'RANGE' })
+    attrs.push({ AttributeName: t.sk.name, AttributeType: t.sk.type })
+  }
+  return {
+    TableName: t.name,
+    TableStatus: status,
+    KeySchema: keySchema,
+    AttributeDefinitions: attrs,
+    CreationDateTime: t.createdAt,
+    ProvisionedThroughput: { NumberOfDecreasesToday: 0, ReadCapacityUnits: 0, WriteCapacityUnits: 0 },
+    BillingModeSummary: { BillingMode: 'PAY_PER_REQUEST', LastUpdateToPayPerRequestDateTime: t.createdAt },
+    TableSizeBytes: 0,
+    ItemCount: t.items.size,
+    TableArn: `arn:aws:dynamodb:us-east-1:000000000000:table/${t.name}`,
+    TableId: crypto.createHash('md5').update(t.name).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'),
+    DeletionProtectionEnabled: false,
+  }
+}
+
+// ---- stats -------------------------------------------------------------------------------------------
+
+function newStats() {
+  return {
+    requests: {}, // operation -> count ('' for a request without a valid x-amz-target)
+    requestsTotal: 0,
+    throttled: 0, // all ProvisionedThroughputExceededException answers
+    capacityThrottled: 0, // ... of which caused by capacityWcuPerSecond
+    errors500: 0,
+    errors503: 0,
+    resets: 0, // sockets destroyed before applying (resetRate)
+    lostAnswers: 0, // sockets destroyed after applying (lostAnswerRate)
+    hangs: 0,
+    validationErrors: 0,
+    entriesReceived: 0, // BatchWriteItem entries in every request received, faulted or not
+    entriesApplied: 0,
+    entriesUnprocessed: 0,
+    failKeyHits: 0, // ... of entriesUnprocessed caused by failKeys
+    putsApplied: 0, // BatchWriteItem + PutItem
+    deletesApplied: 0, // BatchWriteItem + DeleteItem
+    wcuTotal: 0,
+    wcuBySecond: new Map(), // wall-clock second (Math.floor(Date.now() / 1000)) -> applied WCU
+    history: new Map(), // canonical key -> [{ seq, table, op: 'put', item } | { seq, table, op: 'delete', key }]
+    applySeq: 0,
+    inFlight: 0,
+    maxConcurrent: 0, // most requests between arrival and answer at once
+    // Bounded (opts.requestLogSize), oldest first: { op, entries, at: Date.now() once the body is in, outcome }, outcome
+    // one of ok, hang, reset, lost, throttled, capacity, error500, error503, serialization, or an error code.
+    requestLog: [],
+  }
+}
+
+// A JSON-able copy (Maps flattened; history reduced to its size) for logs and for the child-process mode.
+function snapshotStats(stats, tables) {
+  const { history, wcuBySecond, requestLog, ...rest } = stats
+  const t = {}
+  for (const [name, table] of tables) t[name] = { size: table.items.size, puts: table.puts, deletes: table.deletes }
+  return {
+    ...rest,
+    requests: { ...stats.requests },
+    wcuBySecond: Array.from(wcuBySecond),
+    historyKeys: history.size,
+    requestLog: requestLog.slice(),
+    tables: t,
+  }
+}
+
+// ---- server ------------------------------------------------------------------------------------------
+
+/**
+ * @param {object} [opts]
+ * @param {Record<string, {partitionKey: {name: string, type: 'S'|'N'|'B'} | string, sortKey?: {name: string, type: 'S'|'N'|'B'} | string}>} [opts.tables]
+ * @param {boolean} [opts.store=true] false: benchmark sink, count only (no items, no history)
+ * @param {boolean} [opts.history=opts.store] record stats.history
+ * @param {number} [opts.seed=1] PRNG seed for the fault dice
+ * @param {number} [opts.requestLogSize=1000] 0 disables stats.requestLog
+ * @param {number} [opts.port=0]
+ * @param {number} [opts.keepAliveTimeoutMs=60000] long, so clients with pooled connections see no idle-close races
+ * @param {object} [opts.faults] initial faults (see setFaults)
+ */
+async function startFaultServer(opts = {}) {
+  const store = opts.store !== false
+  const keepHistory = opts.history !== undefined ? !!opts.history && store : store
+  const logSize = opts.requestLogSize !== undefined ? opts.requestLogSize : 1000
+  const seed = opts.seed !== undefined ? opts.seed : 1
+
+  const tables = new Map()
+  for (const [name, def] of Object.entries(opts.tables || {})) tables.set(name, newTable(name, def))
+
+  let rand = prng(seed)
+  let stats = newStats()
+  // The current faults; failKeys is kept as a Set or a function, faultOps as a Set.
+  let faults = null
+  const sockets = new Set()
+  const timers = new Set()
+  const idPrefix = crypto.randomBytes(6).toString('hex').toUpperCase()
+  let idCounter = 0
+  let closed = false
+  let api = null // the returned object, so setFaults can chain
+
+  function setFaults(partial = {}) {
+    const next = { ...(faults || DEFAULT_FAULTS), ...partial }
+    for (const k of Object.keys(partial)) {
+      if (!(k in DEFAULT_FAULTS)) throw new TypeError(`fault-server: unknown fault ${k}`)
+    }
+    if (next.failKeys && typeof next.failKeys !== 'function' && !(next.failKeys instanceof Set)) {
+      next.failKeys = new Set(next.failKeys)
+    }
+    if (next.failKeys instanceof Set && next.failKeys.size === 0) next.failKeys = null
+    next.faultOps = new Set(next.faultOps)
+    faults = next
+    return api
+  }
+  setFaults(opts.faults)
+
+  // Node's default keep-alive timeout (5 s) is shorter than typical client pools keep idle connections,
+  // which makes clients occasionally reuse a socket the server is closing: spurious resets in benchmarks.
+  const http_ = http.createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs || 60000 }, onRequest)
+  http_.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+
+  function send(res, status, body) {
+    if (res.destroyed || res.writableEnded) return
+    res.writeHead(status, {
+      'content-type': CONTENT_TYPE,
+      'content-length': Buffer.byteLength(body),
+      'x-amzn-requestid': idPrefix + (++idCounter).toString(36).toUpperCase().padStart(8, '0'),
+      'x-amz-crc32': String(zlib.crc32(body)),
+    })
+    res.end(body)
+  }
+
+  function errorBody(e) {
+    return JSON.stringify({ __type: e.type, message: e.message })
+  }
+
+  // Answers now, or after delayMs for requests subject to faults. The delay is on the answer only: the
+  // effect (if any) is already applied, like a slow network path rather than a slow table.
+  function answer(res, faulty, status, body) {
+    const delay = faulty ? faults.delayMs : 0
+    if (delay > 0) {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        send(res, status, body)
+      }, delay)
+      timers.add(timer)
+    } else {
+      send(res, status, body)
+    }
+  }
+
+  function log(op, entries, outcome) {
+    if (logSize <= 0) return
+    const l = stats.requestLog
+    if (l.length >= logSize) l.shift()
+    l.push({ op, entries, at: Date.now(), outcome })
+  }
+
+  function onRequest(req, res) {
+    stats.inFlight++
+    if (stats.inFlight > stats.maxConcurrent) stats.maxConcurrent = stats.inFlight
+    // 'close' follows both a normal answer and a destroyed socket, so inFlight counts arrival -> answer.
+    // (`stats`, not a captured copy: reset() carries inFlight over to the new stats object.)
+    res.once('close', onAnswered)
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => handle(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)))
+  }
+
+  function onAnswered() {
+    stats.inFlight--
+  }
+
+  function handle(req, res, body) {
+    const target = req.headers['x-amz-target']
+    const op = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : ''
+    stats.requests[op] = (stats.requests[op] || 0) + 1
+    stats.requestsTotal++
+
+    let input
+    try {
+      input = body.length > 0 ? JSON.parse(body.toString('utf8')) : {}
+      if (input === null || typeof input !== 'object') throw new Error('not an object')
+    } catch {
+      log(op, 0, 'serialization')
+      return send(res, 400, errorBody(new ApiError(400, CORAL + 'SerializationException', 'Malformed JSON request body')))
+    }
+
+    let entries = 0
+    if (op === 'BatchWriteItem' && input.RequestItems && typeof input.RequestItems === 'object') {
+      for (const name in input.RequestItems) {
+        const list = input.RequestItems[name]
+        if (Array.isArray(list)) entries += list.length
+      }
+      stats.entriesReceived += entries
+    }
+
+    const f = faults
+    const faulty = f.faultOps.has(op)
+    if (faulty) {
+      // One die per enabled fault, in a fixed order, so a seed replays the same sequence.
+      if (f.hangRate > 0 && rand() < f.hangRate) {
+        stats.hangs++
+        log(op, entries, 'hang')
+        return // never answered; close() destroys the socket
+      }
+      if (f.resetRate > 0 && rand() < f.resetRate) {
+        stats.resets++
+        log(op, entries, 'reset')
+        return req.socket.destroy()
+      }
+      if (f.throttleRate > 0 && rand() < f.throttleRate) {
+        stats.throttled++
+        log(op, entries, 'throttled')
+        return answer(res, true, 400, THROTTLE_BODY)
+      }
+      if (f.errorRate > 0 && rand() < f.errorRate) {
+        stats.errors500++
+        log(op, entries, 'error500')
+        return answer(res, true, 500, INTERNAL_BODY)
+      }
+      if (f.unavailableRate > 0 && rand() < f.unavailableRate) {
+        stats.errors503++
+        log(op, entries, 'error503')
+        return answer(res, true, 503, UNAVAILABLE_BODY)
+      }
+    }
+    // Server-side throughput limit: the request that crosses the limit is applied in full (as a real
+    // partition's burst would), every later write request in the same wall-clock second is throttled.
+    if (f.capacityWcuPerSecond > 0 && WRITE_OPS.has(op)) {
+      const used = stats.wcuBySecond.get(Math.floor(Date.now() / 1000)) || 0
+      if (used >= f.capacityWcuPerSecond) {
+        stats.throttled++
+        stats.capacityThrottled++
+        log(op, entries, 'capacity')
+        return answer(res, faulty, 400, THROTTLE_BODY)
+      }
+    }
+
+    let result
+    switch (op) {
+      case 'BatchWriteItem':
+        result = batchWriteItem(input)
+        break
+      case 'PutItem':
+        result = putItem(input)
+        break
+      case 'DeleteItem':
+        result = deleteItem(input)
+        break
+      case 'GetItem':
+        result = getItem(input)
+        break
+      case 'DescribeTable':
+        result = describeTable(input)
+        break
+      case 'CreateTable':
+        result = createTable(input)
+        break
+      case 'DeleteTable':
+        result = deleteTable(input)
+        break
+      case 'ListTables':
+        result = { TableNames: Array.from(tables.keys()).sort() }
+        break
+      default:
+        result = new ApiError(400, CORAL + 'UnknownOperationException', `Unknown operation ${op || '(no x-amz-target)'}`)
+    }
+
+    if (result instanceof ApiError) {
+      if (result.type === DDB + 'ValidationException') stats.validationErrors++
+      log(op, entries, result.type.slice(result.type.indexOf('#') + 1)) // e.g. 'ValidationException'
+      return answer(res, faulty, result.status, errorBody(result))
+    }
+    if (faulty && f.lostAnswerRate > 0 && rand() < f.lostAnswerRate) {
+      stats.lostAnswers++
+      log(op, entries, 'lost')
+      return req.socket.destroy()
+    }
+    log(op, entries, 'ok')
+    answer(res, faulty, 200, JSON.stringify(result))
+  }
+
+  function lookup(name) {
+    if (typeof name !== 'string') return null
+    return tables.get(name) || null
+  }
+
+  function recordWcu(wcu) {
+    const sec = Math.floor(Date.now() / 1000)
+    stats.wcuBySecond.set(sec, (stats.wcuBySecond.get(sec) || 0) + wcu)
+    stats.wcuTotal += wcu
+  }
+
+  function applyPut(t, key, item) {
+    const s = stats
+    t.puts++
+    s.putsApplied++
+    if (!store) return undefined
+    const old = t.items.get(key)
+    t.items.set(key, item)
+    if (keepHistory) pushHistory(key, { seq: ++s.applySeq, table: t.name, op: 'put', item })
+    return old
+  }
+
+  function applyDelete(t, key, keyObj) {
+    const s = stats
+    t.deletes++
+    s.deletesApplied++
+    if (!store) return undefined
+    const old = t.items.get(key)
+    t.items.delete(key)
+    if (keepHistory) pushHistory(key, { seq: ++s.applySeq, table: t.name, op: 'delete', key: keyObj })
+    return old
+  }
+
+  function pushHistory(key, entry) {
+    const list = stats.history.get(key)
+    if (list) list.push(entry)
+    else stats.history.set(key, [entry])
+  }
+
+  function wantsCapacity(input) {
+    return input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES'
+  }
+
+  function capacity(input, name, units) {
+    const c = { TableName: name, CapacityUnits: units }
+    if (input.ReturnConsumedCapacity === 'INDEXES') c.Table = { CapacityUnits: units }
+    return c
+  }
+
+  function batchWriteItem(input) {
+    const ri = input.RequestItems
+    if (ri === null || typeof ri !== 'object' || Array.isArray(ri)) {
+      return validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
+    }
+    const names = Object.keys(ri)
+    if (names.length === 0) {
+      return validation(
+        "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      )
+    }
+    const schemas = new Array(names.length)
+    let total = 0
+    for (let n = 0; n < names.length; n++) {
+      const t = lookup(names[n])
+      if (!t) return notFound()
+      const list = ri[names[n]]
+      if (!Array.isArray(list) || list.length === 0) {
+        return validation(
+          `1 validation error detected: Value at 'requestItems.${names[n]}.member' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+        )
+      }
+      schemas[n] = t
+      total += list.length
+    }
+    if (total > MAX_BATCH) return validation('Too many items requested for the BatchWriteItem call')
+
+    // Pass 1: validate everything (the service rejects the whole request on any error, nothing applied).
+    const keys = new Array(total)
+    const wcus = new Array(total)
+    let i = 0
+    for (let n = 0; n < names.length; n++) {
+      const t = schemas[n]
+      const list = ri[names[n]]
+      const first = i
+      for (let e = 0; e < list.length; e++, i++) {
+        const wr = list[e]
+        const put = wr && wr.PutRequest
+        const del = wr && wr.DeleteRequest
+        let key
+        if (put && !del) {
+          const item = put.Item
+          if (item === null || typeof item !== 'object') {
+            return validation('1 validation error detected: PutRequest.Item must not be null')
+          }
+          key = keyOfItem(t, item)
+          if (typeof key !== 'string') return key
+          const bytes = itemBytes(item)
+          if (bytes > MAX_ITEM_BYTES) return validation('Item size has exceeded the maximum allowed size')
+          wcus[i] = putWcu(bytes)
+        } else if (del && !put) {
+          key = keyOfKey(t, del.Key)
+          if (typeof key !== 'string') return key
+          wcus[i] = 1
+        } else {
+          return validation('A WriteRequest must contain exactly one of PutRequest and DeleteRequest')
+        }
+        // At most 25 entries: a linear scan beats building a Set.
+        for (let j = first; j < i; j++) {
+          if (keys[j] === key) return validation('Provided list of item keys contains duplicates')
+        }
+        keys[i] = key
+      }
+    }
+
+    // Pass 2: apply, except entries the fault dice or failKeys leave unprocessed.
+    const f = faults
+    const failKeys = f.failKeys
+    const rate = f.faultOps.has('BatchWriteItem') ? f.unprocessedRate : 0
+    const withCapacity = wantsCapacity(input)
+    const consumed = withCapacity ? [] : null
+    let unprocessed = null
+    let wcu = 0
+    i = 0
+    for (let n = 0; n < names.length; n++) {
+      const t = schemas[n]
+      const name = names[n]
+      const list = ri[name]
+      let tableWcu = 0
+      for (let e = 0; e < list.length; e++, i++) {
+        const wr = list[e]
+        let skip = rate > 0 && rand() < rate
+        if (!skip && failKeys !== null) {
+          skip = typeof failKeys === 'function' ? !!failKeys(name, wr, keys[i]) : failKeys.has(keys[i])
+          if (skip) stats.failKeyHits++
+        }
+        if (skip) {
+          if (unprocessed === null) unprocessed = {}
+          const u = unprocessed[name]
+          if (u) u.push(wr)
+          else unprocessed[name] = [wr]
+          stats.entriesUnprocessed++
+          continue
+        }
+        if (wr.PutRequest) applyPut(t, keys[i], wr.PutRequest.Item)
+        else applyDelete(t, keys[i], wr.DeleteRequest.Key)
+        stats.entriesApplied++
+        tableWcu += wcus[i]
+      }
+      wcu += tableWcu
+      if (withCapacity) consumed.push(capacity(input, name, tableWcu))
+    }
+    if (wcu > 0) recordWcu(wcu)
+
+    const out = { UnprocessedItems: unprocessed || {} }
+    if (withCapacity) out.ConsumedCapacity = consumed
+    return out
+  }
+
+  // PutItem/DeleteItem: conditions and update expressions are not implemented; refusing them loudly beats
+  // silently applying a write the real service would have rejected.
+  function unsupported(input) {
+    if (input.ConditionExpression || input.Expected || input.ConditionalOperator) {
+      return validation('fault-server: conditional writes are not supported (use dynalite)')
+    }
+    return null
+  }
+
+  function putItem(input) {
+    const t = lookup(input.TableName)
+    if (!t) return notFound()
+    const bad = unsupported(input)
+    if (bad) return bad
+    const item = input.Item
+    if (item === null || typeof item !== 'object') return validation('1 validation error detected: Item must not be null')
+    const key = keyOfItem(t, item)
+    if (typeof key !== 'string') return key
+    const bytes = itemBytes(item)
+    if (bytes > MAX_ITEM_BYTES) return validation('Item size has exceeded the maximum allowed size')
+    const old = applyPut(t, key, item)
+    const wcu = putWcu(bytes)
+    recordWcu(wcu)
+    const out = {}
+    if (input.ReturnValues === 'ALL_OLD' && old) out.Attributes = old
+    if (wantsCapacity(input)) out.ConsumedCapacity = capacity(input, t.name, wcu)
+    return out
+  }
+
+  function deleteItem(input) {
+    const t = lookup(input.TableName)
+    if (!t) return notFound()
+    const bad = unsupported(input)
+    if (bad) return bad
+    const key = keyOfKey(t, input.Key)
+    if (typeof key !== 'string') return key
+    const old = applyDelete(t, key, input.Key)
+    recordWcu(1)
+    const out = {}
+    if (input.ReturnValues === 'ALL_OLD' && old) out.Attributes = old
+    if (wantsCapacity(input)) out.ConsumedCapacity = capacity(input, t.name, 1)
+    return out
+  }
+
+  // Key lookup only: ProjectionExpression and ConsistentRead are ignored.
+  function getItem(input) {
+    const t = lookup(input.TableName)
+    if (!t) return notFound()
+    const key = keyOfKey(t, input.Key)
+    if (typeof key !== 'string') return key
+    const item = t.items.get(key)
+    return item ? { Item: item } : {}
+  }
+
+  function describeTable(input) {
+    const t = lookup(input.TableName)
+    if (!t) return notFound()
+    return { Table: tableDescription(t, 'ACTIVE') }
+  }
+
+  function createTable(input) {
+    const name = input.TableName
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(name)) return validation('Invalid table name')
+    if (tables.has(name)) return new ApiError(400, DDB + 'ResourceInUseException', `Table already exists: ${name}`)
+    const ks = Array.isArray(input.KeySchema) ? input.KeySchema : []
+    const defs = Array.isArray(input.AttributeDefinitions) ? input.AttributeDefinitions : []
+    const typeOf = (attr) => {
+      const d = defs.find((x) => x && x.AttributeName === attr)
+      return d && d.AttributeType
+    }
+    const hash = ks.find((k) => k && k.KeyType === 'HASH')
+    const range = ks.find((k) => k && k.KeyType === 'RANGE')
+    if (!hash || !KEY_TYPES.has(typeOf(hash.AttributeName)) || (range && !KEY_TYPES.has(typeOf(range.AttributeName)))) {
+      return validation('One or more parameter values were invalid: invalid KeySchema or AttributeDefinitions')
+    }
+    const t = newTable(name, {
+      partitionKey: { name: hash.AttributeName, type: typeOf(hash.AttributeName) },
+      sortKey: range ? { name: range.AttributeName, type: typeOf(range.AttributeName) } : undefined,
+    })
+    tables.set(name, t)
+    // Tables are usable at once, so the description says ACTIVE and callers need not poll.
+    return { TableDescription: tableDescription(t, 'ACTIVE') }
+  }
+
+  function deleteTable(input) {
+    const t = lookup(input.TableName)
+    if (!t) return notFound()
+    tables.delete(t.name)
+    return { TableDescription: tableDescription(t, 'DELETING') }
+  }
+
+  function tableView(name) {
+    const t = tables.get(name)
+    if (!t) throw new Error(`fault-server: no table ${name}`)
+    return {
+      name,
+      items: t.items,
+      get size() {
+        return t.items.size
+      },
+      get puts() {
+        return t.puts
+      },
+      get deletes() {
+        return t.deletes
+      },
+      keyOf: (key) => keyOf(name, key),
+      get: (key) => t.items.get(keyOf(name, key)),
+      history: (key) => (stats.history.get(keyOf(name, key)) || []).filter((h) => h.table === name),
+    }
+  }
+
+  // Canonical key of a Key in DynamoDB JSON for the given table (throws on a key that does not fit).
+  function keyOf(name, key) {
+    const t = tables.get(name)
+    if (!t) throw new Error(`fault-server: no table ${name}`)
+    const k = keyOfKey(t, key)
+    if (typeof k !== 'string') throw new Error(`fault-server: ${k.message}`)
+    return k
+  }
+
+  // Forgets items, history and stats and re-seeds the dice; keeps tables and faults.
+  function reset() {
+    for (const t of tables.values()) {
+      t.items.clear()
+      t.puts = 0
+      t.deletes = 0
+    }
+    const inFlight = stats.inFlight
+    stats = newStats()
+    stats.inFlight = inFlight
+    rand = prng(seed)
+  }
+
+  let closing = null
+  function close() {
+    if (!closing) {
+      closed = true
+      closing = new Promise((resolve) => {
+        for (const timer of timers) clearTimeout(timer)
+        timers.clear()
+        // Node emits 'close' before libuv has released the listening handle (that happens after the check
+        // phase), so resolve two setImmediate turns later: a handle check right after close() sees nothing.
+        http_.close(() => setImmediate(setImmediate, resolve))
+        http_.closeAllConnections()
+        for (const socket of sockets) socket.destroy()
+      })
+    }
+    return closing
+  }
+
+  await new Promise((resolve, reject) => {
+    http_.once('error', reject)
+    http_.listen(opts.port || 0, '127.0.0.1', () => {
+      http_.off('error', reject)
+      resolve()
+    })
+  })
+  const port = http_.address().port
+
+  api = {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    httpServer: http_,
+    get stats() {
+      return stats
+    },
+    get faults() {
+      return faults
+    },
+    get closed() {
+      return closed
+    },
+    setFaults,
+    table: tableView,
+    keyOf,
+    reset,
+    snapshot: () => snapshotStats(stats, tables),
+    close,
+  }
+  return api
+}
+
+const THROTTLE_BODY = JSON.stringify({
+  __type: DDB + 'ProvisionedThroughputExceededException',
+  message: 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+})
+const INTERNAL_BODY = JSON.stringify({ __type: DDB + 'InternalServerError', message: 'Internal server error' })
+const UNAVAILABLE_BODY = JSON.stringify({ __type: DDB + 'ServiceUnavailable', message: 'Service unavailable' })
+
+// ---- child-process mode ------------------------------------------------------------------------------
+
+/**
+ * Runs startFaultServer(opts) in a child process (so its CPU use does not compete with the measured code
+ * on the JS thread). Same options, except failKeys must be an array (functions do not cross processes).
+ * Resolves to { endpoint, port, pid, setFaults(partial), snapshot(), reset(), close() }, all async.
+ */
+function spawnFaultServer(opts = {}) {
+  const { fork } = require('node:child_process')
+  const child = fork(__filename, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const pending = new Map()
+  let nextId = 0
+  let exited = false
+  const exitedP = new Promise((resolve) => child.once('exit', resolve))
+  child.once('exit', () => {
+    exited = true
+    for (const p of pending.values()) p.reject(new Error('fault-server child exited'))
+    pending.clear()
+  })
+  child.on('message', (m) => {
+    const p = pending.get(m.id)
+    if (!p) return
+    pending.delete(m.id)
+    if (m.ok) p.resolve(m.value)
+    else p.reject(new Error(m.error))
+  })
+  const call = (cmd, arg) =>
+    new Promise((resolve, reject) => {
+      if (exited) return reject(new Error('fault-server child exited'))
+      const id = ++nextId
+      pending.set(id, { resolve, reject })
+      child.send({ id, cmd, arg })
+    })
+  const toWire = (f) => (f && f.failKeys instanceof Set ? { ...f, failKeys: Array.from(f.failKeys) } : f)
+
+  let closing = null
+  return call('start', { ...opts, faults: toWire(opts.faults) }).then(({ port }) => ({
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid,
+    setFaults: (partial) => call('setFaults', toWire(partial)),
+    snapshot: () => call('snapshot'),
+    reset: () => call('reset'),
+    close() {
+      if (!closing) {
+        closing = (exited ? Promise.resolve() : call('close').catch(() => {})).then(() => {
+          if (child.connected) child.disconnect() // the child exits when its IPC channel closes
+          return exitedP
+        })
+      }
+      return closing
+    },
+  }))
+}
+
+if (require.main === module && typeof process.send === 'function') {
+  let server = null
+  process.on('message', async ({ id, cmd, arg }) => {
+    try {
+      let value
+      if (cmd === 'start') value = { port: (server = await startFaultServer(arg)).port }
+      else if (cmd === 'setFaults') server.setFaults(arg)
+      else if (cmd === 'snapshot') value = server.snapshot()
+      else if (cmd === 'reset') server.reset()
+      else if (cmd === 'close') await server.close()
+      else throw new Error(`unknown command ${cmd}`)
+      process.send({ id, ok: true, value })
+    } catch (e) {
+      process.send({ id, ok: false, error: String((e && e.message) || e) })
+    }
+  })
+  // The parent went away (or closed us): stop serving so the process can exit.
+  process.on('disconnect', () => {
+    if (server) server.close()
+  })
+}
+
+module.exports = { startFaultServer, spawnFaultServer, canonicalKey, normalizeNumber, itemBytes, DEFAULT_FAULTS }
