@@ -139,7 +139,10 @@ function reportHookError(logger, what, err) {
       // fall through to a process warning
     }
   }
-  process.emitWarning(`dynabatch: the ${what} callback threw: ${err && err.stack ? err.stack : err}`, 'DynabatchHookWarning')
+  process.emitWarning(`dynabatch: the ${what} callback threw: ${err && err.message !== undefined ? err.message : err}`, {
+    type: 'DynabatchHookWarning',
+    detail: err && err.stack,
+  })
 }
 
 function logRecord(logger, slowMs, r) {

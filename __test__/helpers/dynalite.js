@@ -60,3 +60,21 @@ function uniqueTableName(prefix = 'test') {
 }
 
 module.exports = { startDynalite, clientOptions, uniqueTableName }
+
+// Counts a table's items with the AWS SDK's Scan (Select COUNT, paginated): an independent check of what a
+// writer put in the table (dynalite, like DynamoDB, does not keep DescribeTable's ItemCount current).
+async function countItems(endpoint, table) {
+  const { DynamoDBClient, ScanCommand } = require('@aws-sdk/client-dynamodb')
+  const sdk = new DynamoDBClient(clientOptions(endpoint))
+  let count = 0
+  let ExclusiveStartKey
+  do {
+    const out = await sdk.send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey }))
+    count += out.Count
+    ExclusiveStartKey = out.LastEvaluatedKey
+  } while (ExclusiveStartKey)
+  sdk.destroy()
+  return count
+}
+
+module.exports.countItems = countItems
