@@ -20,7 +20,9 @@ class DynabatchError extends Error {
 
 // Native errors carry a JSON payload (src/js/convert.rs); anything else is an internal failure.
 function toError(e) {
-  if (e instanceof InvalidItemError || e instanceof DynabatchError) return e
+  if (e instanceof InvalidItemError || e instanceof DynabatchError || (e instanceof TypeError && e.code === 'InvalidArgument')) {
+    return e
+  }
   const msg = e && e.message
   if (typeof msg === 'string' && msg.startsWith('{"code"')) {
     let info

@@ -630,29 +630,20 @@ async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
       record.request_id = e.request_id.clone();
     }
   }
+  // Tokens are corrected by the capacity DynamoDB reports; a throttled or failed attempt keeps its tokens,
+  // so retries are paced by the bucket instead of bursting straight back.
   if let Some(l) = &shared.hooks.limiter {
     match &res {
       Ok(r) => {
-        let unprocessed_share = if batch.is_empty() {
-          0.0
-        } else {
-          estimate * r.unprocessed.len() as f64 / batch.len() as f64
-        };
         if r.consumed_wcu > 0.0 {
           l.settle(estimate, r.consumed_wcu);
-        } else {
-          l.refund(unprocessed_share);
         }
         if !r.unprocessed.is_empty() {
           l.on_throttle();
         }
       }
-      Err(e) => {
-        l.refund(estimate);
-        if e.retry == Retry::Throttle {
-          l.on_throttle();
-        }
-      }
+      Err(e) if e.retry == Retry::Throttle => l.on_throttle(),
+      Err(_) => {}
     }
   }
   if let Some(t) = &shared.hooks.client_totals {

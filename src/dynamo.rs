@@ -213,11 +213,8 @@ impl Dynamo {
           rec.error_code = Some(e.code.clone());
           rec.request_id = e.request_id.clone();
           self.record(&rec);
-          if let Some(l) = &self.limiter {
-            l.refund(wcu_estimate);
-            if rec.throttled {
-              l.on_throttle();
-            }
+          if let (Some(l), true) = (&self.limiter, rec.throttled) {
+            l.on_throttle();
           }
           let retryable = matches!(e.retry, Retry::Throttle | Retry::Transient);
           if !retryable || attempt > self.policy.max_retries {

@@ -136,12 +136,6 @@ impl RateLimiter {
     b.tokens = (b.tokens + estimated - consumed).min(b.burst);
   }
 
-  /// Gives back tokens for work that was not done (a throttled request, unprocessed items).
-  pub fn refund(&self, wcu: f64) {
-    let mut b = self.bucket.lock().unwrap();
-    b.tokens = (b.tokens + wcu).min(b.burst);
-  }
-
   /// A throttling signal: a throttled request or unprocessed items. Adaptive limiters halve their rate.
   pub fn on_throttle(&self) {
     self.stats.lock().unwrap().throttles += 1;
