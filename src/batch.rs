@@ -239,7 +239,10 @@ impl Engine {
     let wake = start
       || full
       || (st.in_flight < self.shared.cfg.max_in_flight
-        && st.incoming.len() % self.shared.cfg.flush_amount == 0);
+        && st
+          .incoming
+          .len()
+          .is_multiple_of(self.shared.cfg.flush_amount));
     drop(st);
     if start {
       (self.shared.spawner)(Box::pin(dispatch(self.shared.clone())));
