@@ -195,6 +195,11 @@ impl Dynamo {
             }
           }
           self.record(&rec);
+          match operation {
+            "PutItem" => self.totals.update(|t| t.puts_written += 1),
+            "DeleteItem" => self.totals.update(|t| t.deletes_written += 1),
+            _ => {}
+          }
           return Ok((
             value,
             OpMetrics {
@@ -218,6 +223,9 @@ impl Dynamo {
           }
           let retryable = matches!(e.retry, Retry::Throttle | Retry::Transient);
           if !retryable || attempt > self.policy.max_retries {
+            if wcu_estimate > 0.0 || operation == "DeleteItem" {
+              self.totals.update(|t| t.failed += 1);
+            }
             return Err(e);
           }
           self.totals.update(|t| t.retries += 1);
