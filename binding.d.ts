@@ -49,6 +49,12 @@ export declare class NativeWriter {
   snapshot(): WriterSnapshot
 }
 
+/**
+ * Validates a DynamoDB number's text (syntax, 38 significant digits, magnitude) and returns it normalized;
+ * `NumberValue` and the rare numbers the JS codec cannot judge alone go through it.
+ */
+export declare function checkNumber(text: string): string
+
 export interface FailureJs {
   id: number
   operation: string

@@ -838,3 +838,4 @@ module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeRate = nativeBinding.NativeRate
 module.exports.NativeWriter = nativeBinding.NativeWriter
+module.exports.checkNumber = nativeBinding.checkNumber

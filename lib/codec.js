@@ -4,6 +4,8 @@
 // costs less JS-thread time than walking the object from Rust through napi calls, and loses no type:
 // binaries travel beside the string, numbers as their exact text.
 
+const { checkNumber } = require('../binding.js')
+
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 const MAX_DEPTH = 32
 
@@ -44,6 +46,11 @@ class NumberValue {
     } else if (value instanceof NumberValue) text = value.value
     else throw new InvalidItemError(`NumberValue takes a string, bigint or number, got ${describe(value)}`)
     checkNumberText(text, '')
+    try {
+      checkNumber(text) // the core's rules: magnitude 1E-130 to below 1E126
+    } catch (e) {
+      throw new InvalidItemError(JSON.parse(e.message).message)
+    }
     Object.defineProperty(this, 'value', { value: text, enumerable: true })
   }
   static from(value) {
@@ -130,14 +137,26 @@ function numberText(v) {
       `${v} is outside the safe integer range and may have lost precision; pass a bigint or a NumberValue`,
     )
   }
-  return String(v)
+  const t = String(v)
+  // Magnitudes below 1E-130 exist as doubles; the core judges those rare texts (exponent form).
+  if (v !== 0 && (v < 1e-100 && v > -1e-100)) return nativeChecked(t)
+  return t
+}
+
+function nativeChecked(t) {
+  try {
+    checkNumber(t)
+  } catch (e) {
+    throw new InvalidItemError(JSON.parse(e.message).message)
+  }
+  return t
 }
 
 function bigintText(v) {
   const t = v.toString()
   const digits = significantDigits(t)
   if (digits > 38) throw new InvalidItemError(`${t} has ${digits} significant digits; DynamoDB numbers hold at most 38`)
-  return t
+  return t.length > 39 ? nativeChecked(t) : t
 }
 
 class Encoder {

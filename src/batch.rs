@@ -43,11 +43,49 @@ pub struct Op {
   /// The caller's id for the operation (the JS facade maps it back to the original item).
   pub id: f64,
   pub kind: OpKind,
+  /// Moved into the request when sent; restored from UnprocessedItems or, after a failed request,
+  /// re-decoded from `wire` (ops without a wire are copied instead of moved).
   pub item: Item,
+  wire: Option<Arc<Wire>>,
   size: usize,
   key: Vec<u8>,
   attempts: u32,
   epoch: u64,
+}
+
+/// What `push` accepted: a decoded item, or the JS codec's wire, decoded later on the engine's threads so
+/// the JS thread only hands it over.
+#[derive(Debug)]
+pub enum Body {
+  Item(Item, usize),
+  Wire(Vec<u16>, Vec<Vec<u8>>),
+}
+
+/// A wire kept for re-decoding: the text and the binaries it refers to.
+type Wire = (Vec<u16>, Vec<Vec<u8>>);
+
+/// An accepted operation not yet decoded and keyed.
+#[derive(Debug)]
+struct Pending {
+  id: f64,
+  kind: OpKind,
+  body: Body,
+  epoch: u64,
+}
+
+impl Pending {
+  fn into_op(self, item: Item, size: usize) -> Op {
+    Op {
+      id: self.id,
+      kind: self.kind,
+      item,
+      wire: None,
+      size,
+      key: Vec::new(),
+      attempts: 0,
+      epoch: self.epoch,
+    }
+  }
 }
 
 /// An operation that could not be written, reported once by the flush that covers it.
@@ -131,9 +169,9 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
-  schema: Option<KeySchema>,
+  schema: Option<Arc<KeySchema>>,
   schema_error: Option<CoreError>,
-  incoming: VecDeque<Op>,
+  incoming: VecDeque<Pending>,
   ready: VecDeque<Op>,
   groups: VecDeque<Vec<Op>>,
   retry: Vec<(Instant, Op)>,
@@ -186,7 +224,7 @@ impl Engine {
     hooks: Hooks,
   ) -> Self {
     let mut state = State {
-      schema: cfg.key_schema.clone(),
+      schema: cfg.key_schema.clone().map(Arc::new),
       ..Default::default()
     };
     state.epoch_counts.push_back((0, 0));
@@ -204,13 +242,29 @@ impl Engine {
     }
   }
 
-  pub fn key_schema(&self) -> Option<KeySchema> {
+  pub fn key_schema(&self) -> Option<Arc<KeySchema>> {
     self.shared.state.lock().unwrap().schema.clone()
   }
 
-  /// Accepts one operation (already validated for types and size). Never refuses for lack of room.
-  /// Returns true when the writer now holds `high_water_mark` unfinished items or more.
+  /// Accepts one decoded operation. Never refuses for lack of room. Returns true when the writer now holds
+  /// `high_water_mark` unfinished items or more.
   pub fn push(&self, id: f64, kind: OpKind, item: Item, size: usize) -> Result<bool, CoreError> {
+    self.accept(id, kind, Body::Item(item, size))
+  }
+
+  /// Accepts one operation as its wire; it is decoded and checked on the engine's threads, and a failure
+  /// there is reported by the next flush like any other.
+  pub fn push_wire(
+    &self,
+    id: f64,
+    kind: OpKind,
+    wire: Vec<u16>,
+    bins: Vec<Vec<u8>>,
+  ) -> Result<bool, CoreError> {
+    self.accept(id, kind, Body::Wire(wire, bins))
+  }
+
+  fn accept(&self, id: f64, kind: OpKind, body: Body) -> Result<bool, CoreError> {
     let mut st = self.shared.state.lock().unwrap();
     if st.aborted {
       return Err(CoreError::new(
@@ -222,13 +276,10 @@ impl Engine {
     st.epoch_counts.back_mut().unwrap().1 += 1;
     st.unfinished += 1;
     st.accepted += 1;
-    st.incoming.push_back(Op {
+    st.incoming.push_back(Pending {
       id,
       kind,
-      item,
-      size,
-      key: Vec::new(),
-      attempts: 0,
+      body,
       epoch,
     });
     let full = st.unfinished >= self.shared.cfg.high_water_mark;
@@ -429,31 +480,70 @@ impl Shared {
     }
   }
 
-  /// Keys newly accepted operations and moves them to `ready` or behind a busy key.
-  fn admit(&self, st: &mut State) {
-    if st.schema.is_none() && st.schema_error.is_none() {
+  /// Decodes newly accepted operations (outside the lock, so `push` is never held up by it), checks them,
+  /// and moves them to `ready` or behind a busy key.
+  fn admit(&self) {
+    let pending = {
+      let mut st = self.state.lock().unwrap();
+      if st.schema.is_none() && st.schema_error.is_none() {
+        return;
+      }
+      std::mem::take(&mut st.incoming)
+    };
+    if pending.is_empty() {
       return;
     }
-    while let Some(mut op) = st.incoming.pop_front() {
+    type Decoded = Result<(Item, usize, Option<Arc<Wire>>), String>;
+    let decoded: Vec<(Pending, Decoded)> = pending
+      .into_iter()
+      .map(|mut p| {
+        let root = if p.kind == OpKind::Put { "item" } else { "key" };
+        let body = std::mem::replace(&mut p.body, Body::Item(Item::new(), 0));
+        let res = match body {
+          Body::Item(item, size) => Ok((item, size, None)),
+          Body::Wire(wire, bins) => {
+            let mut taken = bins.clone();
+            let kept = Arc::new((wire, bins));
+            marshal::decode_item(&kept.0, &mut taken, root).and_then(|item| {
+              let size = marshal::item_size(&item);
+              marshal::check_item_size(size, root).map(|_| (item, size, Some(kept)))
+            })
+          }
+        };
+        (p, res)
+      })
+      .collect();
+    let mut st = self.state.lock().unwrap();
+    for (p, res) in decoded {
+      let (item, size, wire) = match res {
+        Ok(v) => v,
+        Err(m) => {
+          let op = p.into_op(Item::new(), 0);
+          self.fail(&mut st, op, error::INVALID_ITEM, m);
+          continue;
+        }
+      };
+      let mut op = p.into_op(item, size);
+      op.wire = wire;
       if let Some(err) = &st.schema_error {
         let (code, msg) = (err.code.clone(), err.message.clone());
-        self.fail(st, op, &code, msg);
+        self.fail(&mut st, op, &code, msg);
         continue;
       }
-      let schema = st.schema.as_ref().unwrap();
+      let schema = st.schema.clone().unwrap();
       let root = if op.kind == OpKind::Put {
         "item"
       } else {
         "key"
       };
-      if let Err(m) = marshal::check_key(&op.item, schema, root) {
-        self.fail(st, op, error::INVALID_ITEM, m);
+      if let Err(m) = marshal::check_key(&op.item, &schema, root) {
+        self.fail(&mut st, op, error::INVALID_ITEM, m);
         continue;
       }
       if op.kind == OpKind::Delete {
-        op.item = marshal::project_key(std::mem::take(&mut op.item), schema);
+        op.item = marshal::project_key(std::mem::take(&mut op.item), &schema);
       }
-      op.key = marshal::key_bytes(&op.item, schema);
+      op.key = marshal::key_bytes(&op.item, &schema);
       if st.busy.contains(&op.key) {
         st.waiting.entry(op.key.clone()).or_default().push_back(op);
       } else {
@@ -499,7 +589,11 @@ impl Shared {
 
   fn fail_queued(&self, st: &mut State) {
     let msg = || "the writer's signal was aborted before the item was sent".to_string();
-    let mut ops: Vec<Op> = st.incoming.drain(..).collect();
+    let mut ops: Vec<Op> = st
+      .incoming
+      .drain(..)
+      .map(|p| p.into_op(Item::new(), 0))
+      .collect();
     ops.extend(st.ready.drain(..));
     ops.extend(st.groups.drain(..).flatten());
     ops.extend(st.retry.drain(..).map(|(_, op)| op));
@@ -512,23 +606,54 @@ impl Shared {
   }
 }
 
-fn write_request(op: &Op) -> WriteRequest {
+/// The request entry for an operation. The item is moved, not copied, when it can be rebuilt from the wire.
+fn write_request(op: &mut Op) -> WriteRequest {
+  let item = if op.wire.is_some() {
+    std::mem::take(&mut op.item)
+  } else {
+    op.item.clone()
+  };
   let b = WriteRequest::builder();
   match op.kind {
     OpKind::Put => b.put_request(
       PutRequest::builder()
-        .set_item(Some(op.item.clone()))
+        .set_item(Some(item))
         .build()
         .expect("item is set"),
     ),
     OpKind::Delete => b.delete_request(
       DeleteRequest::builder()
-        .set_key(Some(op.item.clone()))
+        .set_key(Some(item))
         .build()
         .expect("key is set"),
     ),
   }
   .build()
+}
+
+/// Puts back an item that was moved into a request and must be sent again.
+fn restore(op: &mut Op, from: Option<Item>, schema: Option<&KeySchema>) {
+  if !op.item.is_empty() {
+    return;
+  }
+  if let Some(item) = from {
+    op.item = item;
+    return;
+  }
+  if let Some(w) = &op.wire {
+    let root = if op.kind == OpKind::Put {
+      "item"
+    } else {
+      "key"
+    };
+    let mut bins = w.1.clone();
+    if let Ok(item) = marshal::decode_item(&w.0, &mut bins, root) {
+      op.item = match (op.kind, schema) {
+        (OpKind::Delete, Some(s)) => marshal::project_key(item, s),
+        _ => item,
+      };
+    }
+  }
 }
 
 /// The dispatcher: one task per writer, ending once the writer is dropped and nothing is left to do.
@@ -539,7 +664,7 @@ async fn dispatch(shared: Arc<Shared>) {
     let res = shared.transport.key_schema(shared.cfg.table.clone()).await;
     let mut st = shared.state.lock().unwrap();
     match res {
-      Ok(s) => st.schema = Some(s),
+      Ok(s) => st.schema = Some(Arc::new(s)),
       Err(e) => {
         let mut e = e;
         if e.code != "ResourceNotFoundException" {
@@ -556,8 +681,8 @@ async fn dispatch(shared: Arc<Shared>) {
   loop {
     let notified = shared.wake.notified();
     let deadline = {
+      shared.admit();
       let mut st = shared.state.lock().unwrap();
-      shared.admit(&mut st);
       let now = Instant::now();
       if !st.retry.is_empty() {
         let (due, later): (Vec<_>, Vec<_>) = st.retry.drain(..).partition(|(t, _)| *t <= now);
@@ -605,7 +730,7 @@ async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
   if let Some(l) = &shared.hooks.limiter {
     l.acquire(estimate).await;
   }
-  let requests: Vec<WriteRequest> = batch.iter().map(write_request).collect();
+  let requests: Vec<WriteRequest> = batch.iter_mut().map(write_request).collect();
   let started = Instant::now();
   let res = shared
     .transport
@@ -661,21 +786,25 @@ async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
   match res {
     Ok(r) => {
       let mut written = (0u64, 0u64);
-      let unprocessed: HashSet<Vec<u8>> = match (&st.schema, r.unprocessed.is_empty()) {
+      let schema = st.schema.clone();
+      let mut unprocessed: HashMap<Vec<u8>, Item> = match (&schema, r.unprocessed.is_empty()) {
         (Some(schema), false) => r
           .unprocessed
-          .iter()
+          .into_iter()
           .filter_map(|w| {
-            w.put_request()
-              .map(|p| p.item())
-              .or_else(|| w.delete_request().map(|d| d.key()))
-              .map(|i| marshal::key_bytes(i, schema))
+            let item = match (w.put_request, w.delete_request) {
+              (Some(p), _) => p.item,
+              (None, Some(d)) => d.key,
+              _ => return None,
+            };
+            Some((marshal::key_bytes(&item, schema), item))
           })
           .collect(),
-        _ => HashSet::new(),
+        _ => HashMap::new(),
       };
-      for op in batch {
-        if unprocessed.contains(&op.key) {
+      for mut op in batch {
+        if let Some(item) = unprocessed.remove(&op.key) {
+          restore(&mut op, Some(item), schema.as_deref());
           shared.retry_or_fail(
             &mut st,
             op,
@@ -700,11 +829,17 @@ async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
     Err(e) => match e.retry {
       Retry::Throttle | Retry::Transient => {
         let reason = e.item_reason().to_string();
-        for op in batch {
+        let schema = st.schema.clone();
+        for mut op in batch {
+          restore(&mut op, None, schema.as_deref());
           shared.retry_or_fail(&mut st, op, &reason, &e.message);
         }
       }
       Retry::Validation if batch.len() > 1 => {
+        let schema = st.schema.clone();
+        for op in batch.iter_mut() {
+          restore(op, None, schema.as_deref());
+        }
         // Split and resend the halves on their own until the offenders are isolated.
         let second = batch.split_off(batch.len() / 2);
         st.groups.push_front(second);

@@ -323,6 +323,74 @@ pub fn decode_item(wire: &[u16], binaries: &mut [Vec<u8>], root: &str) -> Result
   Ok(map)
 }
 
+/// Decodes only the named top-level attributes of an item (its key), skipping the rest without
+/// allocating: the cheap synchronous check `put` makes before the whole item is decoded off the JS thread.
+pub fn extract_attrs(
+  wire: &[u16],
+  binaries: &[Vec<u8>],
+  root: &str,
+  names: &[&str],
+) -> Result<Item, String> {
+  // Binary keys are rare; copy the binaries only when there are any, since decoding moves them out.
+  let mut bins = binaries.to_vec();
+  let mut d = Decoder {
+    w: wire,
+    pos: 0,
+    bins: &mut bins,
+    path: Vec::new(),
+  };
+  if d.peek() != Some(b'{' as u16) {
+    return Err(format!("{root}: must be an object"));
+  }
+  d.pos += 1;
+  let mut out = Item::new();
+  let res: Result<(), String> = (|| {
+    while d.peek() != Some(b'}' as u16) {
+      let name = d.chars()?;
+      if names.contains(&name.as_str()) {
+        d.path.push(Seg::Name(name));
+        let v = d.value(1)?;
+        let Some(Seg::Name(name)) = d.path.pop() else {
+          unreachable!()
+        };
+        out.insert(name, v);
+      } else {
+        d.skip_value()?;
+      }
+    }
+    Ok(())
+  })();
+  res.map_err(|m| d.err(root, m))?;
+  Ok(out)
+}
+
+/// Where each item of a run written back to back starts and ends (the `putMany` path).
+pub fn item_ranges(wire: &[u16]) -> Result<Vec<std::ops::Range<usize>>, String> {
+  let mut bins: [Vec<u8>; 0] = [];
+  let mut d = Decoder {
+    w: wire,
+    pos: 0,
+    bins: &mut bins,
+    path: Vec::new(),
+  };
+  let mut out = Vec::new();
+  while d.pos < wire.len() {
+    let start = d.pos;
+    if d.peek() != Some(b'{' as u16) {
+      return Err("malformed item encoding".into());
+    }
+    d.skip_value()?;
+    out.push(start..d.pos);
+  }
+  Ok(out)
+}
+
+/// An upper bound of an item's DynamoDB size from its wire: a UTF-16 unit is at most 3 UTF-8 bytes and
+/// the structure characters only add to the bound. When it is under the limit the exact size can wait.
+pub fn size_upper_bound(wire: &[u16], binaries: &[Vec<u8>]) -> usize {
+  wire.len() * 3 + binaries.iter().map(Vec::len).sum::<usize>()
+}
+
 /// Decodes a run of items written back to back (the `putMany` path): one result per item, in order.
 pub fn decode_items(
   wire: &[u16],
@@ -365,6 +433,43 @@ struct Decoder<'a> {
 }
 
 impl Decoder<'_> {
+  /// Skips one value without building it.
+  fn skip_value(&mut self) -> Result<(), String> {
+    let tag = u8::try_from(self.next()?).map_err(|_| "malformed item encoding".to_string())?;
+    match tag {
+      b's' => {
+        let len = self.uint_until(b':')?;
+        self.pos += len;
+      }
+      b'n' | b'b' => {
+        while self.peek().is_some_and(|c| c != b';' as u16) {
+          self.pos += 1;
+        }
+        self.pos += 1;
+      }
+      b'T' | b'F' | b'z' => {}
+      b'{' => {
+        while self.peek() != Some(b'}' as u16) {
+          let len = self.uint_until(b':')?;
+          self.pos += len;
+          self.skip_value()?;
+        }
+        self.pos += 1;
+      }
+      b'[' | b'$' | b'#' | b'%' => {
+        while self.peek() != Some(b']' as u16) {
+          self.skip_value()?;
+        }
+        self.pos += 1;
+      }
+      _ => return Err("malformed item encoding".into()),
+    }
+    if self.pos > self.w.len() {
+      return Err("truncated item encoding".into());
+    }
+    Ok(())
+  }
+
   /// After an error inside an item, moves to the start of the next one by re-scanning the structure.
   fn skip_to_next_item(&mut self) -> bool {
     // Restart from the beginning of the failed item is not possible; instead scan forward tracking
@@ -877,6 +982,19 @@ mod tests {
       out[3].as_ref().unwrap()["b"],
       AttributeValue::B(Blob::new(vec![7]))
     );
+  }
+
+  #[test]
+  fn extracts_key_attributes_only() {
+    let src = "{4:tags[s1:an1;{1:xs2:yy}]2:pks3:abc1:bb0;2:sk#n1;]}";
+    let key = extract_attrs(&w(src), &[vec![1]], "item", &["pk", "b"]).unwrap();
+    assert_eq!(key.len(), 2);
+    assert_eq!(key["pk"], AttributeValue::S("abc".into()));
+    assert_eq!(key["b"], AttributeValue::B(Blob::new(vec![1])));
+    assert!(size_upper_bound(&w(src), &[vec![1]]) >= 3 * src.len());
+    let two = format!("{src}{{1:as0:}}");
+    let ranges = item_ranges(&w(&two)).unwrap();
+    assert_eq!(ranges, vec![0..src.len(), src.len()..two.len()]);
   }
 
   #[test]

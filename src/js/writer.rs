@@ -178,15 +178,33 @@ impl NativeWriter {
     s
   }
 
-  fn accept(&self, id: f64, kind: OpKind, item: marshal::Item) -> Result<bool> {
+  /// Checks what must be refused at once (the key, once the schema is known, and an item that may be
+  /// over 400 KB) and hands the wire to the engine, which decodes it on its own threads.
+  fn accept_wire(
+    &self,
+    id: f64,
+    kind: OpKind,
+    wire: &[u16],
+    mut bins: Vec<Vec<u8>>,
+  ) -> Result<bool> {
     let root = if kind == OpKind::Put { "item" } else { "key" };
-    let mut item = item;
     if let Some(schema) = self.engine.key_schema() {
-      marshal::check_key(&item, &schema, root).map_err(|m| invalid(INVALID_ITEM, m))?;
-      if kind == OpKind::Delete {
-        item = marshal::project_key(item, &schema);
+      let mut names = vec![schema.partition.name.as_str()];
+      if let Some(sk) = &schema.sort {
+        names.push(sk.name.as_str());
       }
+      let key =
+        marshal::extract_attrs(wire, &bins, root, &names).map_err(|m| invalid(INVALID_ITEM, m))?;
+      marshal::check_key(&key, &schema, root).map_err(|m| invalid(INVALID_ITEM, m))?;
     }
+    if marshal::size_upper_bound(wire, &bins) <= marshal::MAX_ITEM_BYTES {
+      return self
+        .engine
+        .push_wire(id, kind, wire.to_vec(), bins)
+        .map_err(to_napi);
+    }
+    // Possibly too large: decode now so an oversized item is refused at once.
+    let item = marshal::decode_item(wire, &mut bins, root).map_err(|m| invalid(INVALID_ITEM, m))?;
     let size = marshal::item_size(&item);
     marshal::check_item_size(size, root).map_err(|m| invalid(INVALID_ITEM, m))?;
     self.engine.push(id, kind, item, size).map_err(to_napi)
@@ -203,11 +221,7 @@ impl NativeWriter {
     bins: Option<Vec<Buffer>>,
   ) -> Result<u32> {
     let kind = if del { OpKind::Delete } else { OpKind::Put };
-    let root = if del { "key" } else { "item" };
-    let mut bins = take_bins(bins);
-    let item =
-      marshal::decode_item(&wire, &mut bins, root).map_err(|m| invalid(INVALID_ITEM, m))?;
-    let full = self.accept(id, kind, item)?;
+    let full = self.accept_wire(id, kind, &wire, take_bins(bins))?;
     Ok(self.status(full))
   }
 
@@ -226,20 +240,43 @@ impl NativeWriter {
     let mut bins = take_bins(bins);
     let mut full = false;
     let mut rejected = Vec::new();
-    for (i, res) in marshal::decode_items(&wire, &mut bins, root)
-      .into_iter()
-      .enumerate()
-    {
-      let id = first_id + i as f64;
-      match res
-        .map_err(|m| invalid(INVALID_ITEM, m))
-        .and_then(|item| self.accept(id, kind, item))
+    let mut reject = |i: usize, e: Error| {
+      rejected.push(RejectedJs {
+        index: i as u32,
+        error: e.reason.clone(),
+      })
+    };
+    if bins.is_empty() {
+      // The common case: split the run and hand each wire over undecoded.
+      let ranges = marshal::item_ranges(&wire).map_err(|m| invalid(INVALID_ITEM, m))?;
+      for (i, r) in ranges.into_iter().enumerate() {
+        match self.accept_wire(first_id + i as f64, kind, &wire[r], Vec::new()) {
+          Ok(f) => full |= f,
+          Err(e) => reject(i, e),
+        }
+      }
+    } else {
+      // Binaries are numbered across the run: decode here, where the numbering is known.
+      for (i, res) in marshal::decode_items(&wire, &mut bins, root)
+        .into_iter()
+        .enumerate()
       {
-        Ok(f) => full |= f,
-        Err(e) => rejected.push(RejectedJs {
-          index: i as u32,
-          error: e.reason.clone(),
-        }),
+        let res = res.map_err(|m| invalid(INVALID_ITEM, m)).and_then(|item| {
+          let schema = self.engine.key_schema();
+          if let Some(schema) = &schema {
+            marshal::check_key(&item, schema, root).map_err(|m| invalid(INVALID_ITEM, m))?;
+          }
+          let size = marshal::item_size(&item);
+          marshal::check_item_size(size, root).map_err(|m| invalid(INVALID_ITEM, m))?;
+          self
+            .engine
+            .push(first_id + i as f64, kind, item, size)
+            .map_err(to_napi)
+        });
+        match res {
+          Ok(f) => full |= f,
+          Err(e) => reject(i, e),
+        }
       }
     }
     Ok(PushManyOutcome {
