@@ -344,11 +344,18 @@ pub fn extract_attrs(
   }
   d.pos += 1;
   let mut out = Item::new();
+  let wanted: Vec<Vec<u16>> = names.iter().map(|n| n.encode_utf16().collect()).collect();
   let res: Result<(), String> = (|| {
     while d.peek() != Some(b'}' as u16) {
-      let name = d.chars()?;
-      if names.contains(&name.as_str()) {
-        d.path.push(Seg::Name(name));
+      // Compare names in place: only the key attributes are turned into Strings.
+      let len = d.uint_until(b':')?;
+      let name = d
+        .w
+        .get(d.pos..d.pos + len)
+        .ok_or("truncated item encoding")?;
+      d.pos += len;
+      if wanted.iter().any(|w| w.as_slice() == name) {
+        d.path.push(Seg::Name(String::from_utf16_lossy(name)));
         let v = d.value(1)?;
         let Some(Seg::Name(name)) = d.path.pop() else {
           unreachable!()
@@ -563,7 +570,7 @@ impl Decoder<'_> {
     Ok(Blob::new(std::mem::take(b)))
   }
   fn map_body(&mut self, depth: usize) -> Result<Item, String> {
-    let mut map = HashMap::new();
+    let mut map = HashMap::with_capacity(if depth == 1 { 12 } else { 4 });
     while self.peek() != Some(b'}' as u16) {
       let name = self.chars()?;
       self.path.push(Seg::Name(name));
