@@ -265,6 +265,21 @@ impl Engine {
   }
 
   fn accept(&self, id: f64, kind: OpKind, body: Body) -> Result<bool, CoreError> {
+    self.accept_counting(id, kind, body).map(|(full, _)| full)
+  }
+
+  /// Like `push_wire`, also returning how many written ids wait in `take_done` (one lock for both).
+  pub fn push_wire_counting(
+    &self,
+    id: f64,
+    kind: OpKind,
+    wire: Vec<u16>,
+    bins: Vec<Vec<u8>>,
+  ) -> Result<(bool, usize), CoreError> {
+    self.accept_counting(id, kind, Body::Wire(wire, bins))
+  }
+
+  fn accept_counting(&self, id: f64, kind: OpKind, body: Body) -> Result<(bool, usize), CoreError> {
     let mut st = self.shared.state.lock().unwrap();
     if st.aborted {
       return Err(CoreError::new(
@@ -283,6 +298,7 @@ impl Engine {
       epoch,
     });
     let full = st.unfinished >= self.shared.cfg.high_water_mark;
+    let done = st.done_ids.len();
     let start = !st.started;
     st.started = true;
     // Wake the dispatcher only when it can do something: once per batch's worth of new operations while a
@@ -301,7 +317,7 @@ impl Engine {
     if wake {
       self.shared.wake.notify_one();
     }
-    Ok(full)
+    Ok((full, done))
   }
 
   /// Ids of operations written since the last call (so the caller can drop its copies).

@@ -344,7 +344,6 @@ pub fn extract_attrs(
   }
   d.pos += 1;
   let mut out = Item::new();
-  let wanted: Vec<Vec<u16>> = names.iter().map(|n| n.encode_utf16().collect()).collect();
   let res: Result<(), String> = (|| {
     while d.peek() != Some(b'}' as u16) {
       // Compare names in place: only the key attributes are turned into Strings.
@@ -354,7 +353,10 @@ pub fn extract_attrs(
         .get(d.pos..d.pos + len)
         .ok_or("truncated item encoding")?;
       d.pos += len;
-      if wanted.iter().any(|w| w.as_slice() == name) {
+      if names
+        .iter()
+        .any(|n| n.len() == name.len() && n.encode_utf16().eq(name.iter().copied()))
+      {
         d.path.push(Seg::Name(String::from_utf16_lossy(name)));
         let v = d.value(1)?;
         let Some(Seg::Name(name)) = d.path.pop() else {
@@ -814,10 +816,12 @@ fn check_key_attr(
   schema: &KeySchema,
   root: &str,
 ) -> Result<(), String> {
-  let path = attr_path(root, &attr.name);
+  // Built only for a message: this runs for every operation.
+  let path = || attr_path(root, &attr.name);
   let Some(v) = item.get(&attr.name) else {
     return Err(format!(
-      "{path}: missing key attribute (table key schema: {})",
+      "{}: missing key attribute (table key schema: {})",
+      path(),
       schema.describe()
     ));
   };
@@ -827,7 +831,8 @@ fn check_key_attr(
     (KeyType::B, AttributeValue::B(b)) => b.as_ref().len(),
     _ => {
       return Err(format!(
-        "{path}: key attribute must be of type {}, got {}",
+        "{}: key attribute must be of type {}, got {}",
+        path(),
         attr.ty.as_str(),
         type_name(v)
       ))
@@ -839,11 +844,15 @@ fn check_key_attr(
     } else {
       "binary"
     };
-    return Err(format!("{path}: key attribute must not be an empty {what}"));
+    return Err(format!(
+      "{}: key attribute must not be an empty {what}",
+      path()
+    ));
   }
   if len > limit {
     return Err(format!(
-      "{path}: {which} key value is {len} bytes; DynamoDB allows at most {limit}"
+      "{}: {which} key value is {len} bytes; DynamoDB allows at most {limit}",
+      path()
     ));
   }
   Ok(())

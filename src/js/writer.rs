@@ -58,6 +58,8 @@ const DRAIN_AT: usize = 2048;
 #[napi]
 pub struct NativeWriter {
   engine: Engine,
+  /// The key schema once known, so `push` checks keys without taking the engine's lock.
+  schema: std::sync::OnceLock<Arc<crate::marshal::KeySchema>>,
 }
 
 fn spawner() -> Spawner {
@@ -160,6 +162,7 @@ impl NativeWriter {
         .or_else(|| dynamo.limiter.clone()),
     };
     Ok(NativeWriter {
+      schema: std::sync::OnceLock::new(),
       engine: Engine::new(
         cfg,
         Arc::new(SdkTransport(dynamo)),
@@ -186,9 +189,15 @@ impl NativeWriter {
     kind: OpKind,
     wire: &[u16],
     mut bins: Vec<Vec<u8>>,
-  ) -> Result<bool> {
+  ) -> Result<(bool, usize)> {
     let root = if kind == OpKind::Put { "item" } else { "key" };
-    if let Some(schema) = self.engine.key_schema() {
+    let schema = match self.schema.get() {
+      Some(s) => Some(s.clone()),
+      None => self.engine.key_schema().inspect(|s| {
+        let _ = self.schema.set(s.clone());
+      }),
+    };
+    if let Some(schema) = schema {
       let mut names = vec![schema.partition.name.as_str()];
       if let Some(sk) = &schema.sort {
         names.push(sk.name.as_str());
@@ -200,14 +209,15 @@ impl NativeWriter {
     if marshal::size_upper_bound(wire, &bins) <= marshal::MAX_ITEM_BYTES {
       return self
         .engine
-        .push_wire(id, kind, wire.to_vec(), bins)
+        .push_wire_counting(id, kind, wire.to_vec(), bins)
         .map_err(to_napi);
     }
     // Possibly too large: decode now so an oversized item is refused at once.
     let item = marshal::decode_item(wire, &mut bins, root).map_err(|m| invalid(INVALID_ITEM, m))?;
     let size = marshal::item_size(&item);
     marshal::check_item_size(size, root).map_err(|m| invalid(INVALID_ITEM, m))?;
-    self.engine.push(id, kind, item, size).map_err(to_napi)
+    let full = self.engine.push(id, kind, item, size).map_err(to_napi)?;
+    Ok((full, self.engine.done_pending()))
   }
 
   /// Accepts one put (`del` false) or delete. Returns status bits: 1 the writer is full (await
@@ -221,8 +231,8 @@ impl NativeWriter {
     bins: Option<Vec<Buffer>>,
   ) -> Result<u32> {
     let kind = if del { OpKind::Delete } else { OpKind::Put };
-    let full = self.accept_wire(id, kind, &wire, take_bins(bins))?;
-    Ok(self.status(full))
+    let (full, done) = self.accept_wire(id, kind, &wire, take_bins(bins))?;
+    Ok(if full { FULL } else { 0 } | if done >= DRAIN_AT { DRAIN } else { 0 })
   }
 
   /// Accepts many operations encoded back to back, with ids `firstId`, `firstId + 1`… Returns the status
@@ -251,7 +261,7 @@ impl NativeWriter {
       let ranges = marshal::item_ranges(&wire).map_err(|m| invalid(INVALID_ITEM, m))?;
       for (i, r) in ranges.into_iter().enumerate() {
         match self.accept_wire(first_id + i as f64, kind, &wire[r], Vec::new()) {
-          Ok(f) => full |= f,
+          Ok((f, _)) => full |= f,
           Err(e) => reject(i, e),
         }
       }
