@@ -2,6 +2,7 @@
 // BatchWriter against a real DynamoDB-compatible server (dynalite): what the writer accepts ends in the table.
 
 const { describe, it, before, after } = require('node:test')
+const { spawn } = require('node:child_process')
 const assert = require('node:assert/strict')
 const { DynamoDBClient, BatchWriter, BatchWriteError, withBatch } = require('dynabatch')
 const { startDynalite, clientOptions, uniqueTableName, countItems } = require('./helpers/dynalite.js')
@@ -203,5 +204,30 @@ describe('BatchWriter on dynalite', () => {
     )
     assert.equal(err.failed.length, 2)
     assert.ok(err.failed.every((f) => f.reason === 'ResourceNotFoundException'))
+  })
+
+  it('a process that awaited withBatch exits by itself: no handle is left open', async () => {
+    const table = await newTable()
+    const script = `
+      const { DynamoDBClient, withBatch } = require('dynabatch')
+      const client = new DynamoDBClient(${JSON.stringify(clientOptions(server.endpoint))})
+      withBatch(client, ${JSON.stringify(table)}, async (b) => {
+        for (let i = 0; i < 500; i++) await b.put({ pk: 'exit' + i })
+      }, { onRequest: () => {}, onProgress: () => {}, progressIntervalMs: 5 }).then((r) => console.log('written', r.putsWritten))
+    `
+    const child = await new Promise((resolve) => {
+      const p = spawn(process.execPath, ['-e', script], { cwd: __dirname })
+      let out = ''
+      p.stdout.on('data', (d) => (out += d))
+      const timer = setTimeout(() => p.kill('SIGKILL'), 15000)
+      p.on('exit', (code, signal) => {
+        clearTimeout(timer)
+        resolve({ code, signal, out })
+      })
+    })
+    assert.equal(child.signal, null, 'the child had to be killed: something kept it alive')
+    assert.equal(child.code, 0)
+    assert.equal(child.out.trim(), 'written 500')
+    assert.equal(await countItems(server.endpoint, table), 500)
   })
 })
