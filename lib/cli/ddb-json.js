@@ -1,0 +1,259 @@
+'use strict'
+// DynamoDB JSON ({"pk":{"S":"a"}}) <-> the JS values of dynabatch's marshalling rules. The CLI reads it with
+// --format ddb-json and writes it into the dead-letter file, so a failed item goes back exactly as it was.
+// NumberValue is passed in (the package's class) so this module loads, and is tested, without the addon.
+
+const TAGS = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS']
+const TAG_SET = new Set(TAGS)
+// Keys of a dead-letter record (see main.js): such a line carries its item under `item`.
+const DEAD_LETTER_KEYS = new Set(['line', 'reason', 'message', 'item', 'raw', 'operation'])
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/
+
+class ConversionError extends TypeError {
+  constructor(path, message) {
+    super(`${path}: ${message}`)
+    this.name = 'ConversionError'
+    this.code = 'InvalidItem'
+  }
+}
+
+function isObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+function describe(v) {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  if (typeof v === 'object') return 'an object'
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`
+  return `${typeof v} ${String(v)}`
+}
+
+// Same path syntax as the writer's messages: item.a.b[3], item["odd name"].
+function child(path, name) {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `${path}.${name}` : `${path}[${JSON.stringify(name)}]`
+}
+
+// A plain assignment of "__proto__" would set the prototype instead of an attribute.
+function setAttr(obj, name, value) {
+  if (name === '__proto__') Object.defineProperty(obj, name, { value, enumerable: true, writable: true, configurable: true })
+  else obj[name] = value
+}
+
+function payloadMatches(tag, p) {
+  switch (tag) {
+    case 'S':
+    case 'N':
+    case 'B':
+      return typeof p === 'string'
+    case 'BOOL':
+      return typeof p === 'boolean'
+    case 'NULL':
+      return p === true
+    case 'M':
+      return isObject(p)
+    default:
+      return Array.isArray(p) // L, SS, NS, BS
+  }
+}
+
+/** True when `v` is one well-formed attribute value such as {"S": "x"} (its payload type checked, not its contents). */
+function isTypedValue(v) {
+  if (!isObject(v)) return false
+  let tag = null
+  for (const k in v) {
+    if (tag !== null) return false
+    tag = k
+  }
+  return tag !== null && TAG_SET.has(tag) && payloadMatches(tag, v[tag])
+}
+
+/**
+ * The DynamoDB-JSON item a line holds: the line itself, the S3 export's {"Item": {...}}, or a dynabatch
+ * dead-letter record {"line", "reason", "message", "item": {...}}. A wrapper is recognised only when its inner
+ * object is not itself a typed attribute value, so an item whose one attribute is named Item still reads.
+ */
+function unwrapRecord(obj) {
+  if (!isObject(obj)) throw new ConversionError('line', `expected a JSON object, got ${describe(obj)}`)
+  const keys = Object.keys(obj)
+  if (keys.length === 1 && keys[0] === 'Item' && isObject(obj.Item) && !isTypedValue(obj.Item)) return obj.Item
+  if (Object.prototype.hasOwnProperty.call(obj, 'item') && keys.every((k) => DEAD_LETTER_KEYS.has(k))) {
+    if (obj.item === null) {
+      throw new ConversionError('line', 'this dead-letter record has no item (its line was not valid JSON: fix its "raw" text)')
+    }
+    if (isObject(obj.item) && !isTypedValue(obj.item)) return obj.item
+  }
+  return obj
+}
+
+function createDdbJson(NumberValue) {
+  if (typeof NumberValue !== 'function') throw new TypeError('createDdbJson needs the NumberValue class')
+
+  function number(text, path) {
+    if (typeof text !== 'string') throw new ConversionError(path, `a number must be given as a string, got ${describe(text)}`)
+    try {
+      return new NumberValue(text)
+    } catch (e) {
+      throw new ConversionError(path, e.message)
+    }
+  }
+
+  function binary(text, path) {
+    if (typeof text !== 'string' || !BASE64_RE.test(text)) {
+      throw new ConversionError(path, `binary must be base64 text, got ${describe(text)}`)
+    }
+    return Buffer.from(text, 'base64')
+  }
+
+  function list(p, tag, path) {
+    if (!Array.isArray(p)) throw new ConversionError(path, `${tag} must hold an array, got ${describe(p)}`)
+    return p
+  }
+
+  /** One attribute value, e.g. {"N": "1"} -> NumberValue('1'). */
+  function fromValue(av, path = 'value') {
+    if (!isObject(av)) {
+      throw new ConversionError(path, `expected an attribute value such as {"S": "text"}, got ${describe(av)}`)
+    }
+    const keys = Object.keys(av)
+    if (keys.length !== 1 || !TAG_SET.has(keys[0])) {
+      throw new ConversionError(
+        path,
+        `expected exactly one type key (${TAGS.join(', ')}), got ${keys.length ? keys.map((k) => JSON.stringify(k)).join(', ') : 'none'}`,
+      )
+    }
+    const tag = keys[0]
+    const p = av[tag]
+    switch (tag) {
+      case 'S':
+        if (typeof p !== 'string') throw new ConversionError(path, `S must hold a string, got ${describe(p)}`)
+        return p
+      case 'N':
+        return number(p, path)
+      case 'B':
+        return binary(p, path)
+      case 'BOOL':
+        if (typeof p !== 'boolean') throw new ConversionError(path, `BOOL must hold true or false, got ${describe(p)}`)
+        return p
+      case 'NULL':
+        if (p !== true) throw new ConversionError(path, `NULL must hold true, got ${describe(p)}`)
+        return null
+      case 'M':
+        if (!isObject(p)) throw new ConversionError(path, `M must hold an object, got ${describe(p)}`)
+        return fromMap(p, path)
+      case 'L': {
+        const out = new Array(list(p, tag, path).length)
+        for (let i = 0; i < p.length; i++) out[i] = fromValue(p[i], `${path}[${i}]`)
+        return out
+      }
+      case 'SS': {
+        const out = new Set()
+        list(p, tag, path).forEach((s, i) => {
+          if (typeof s !== 'string') throw new ConversionError(`${path}[${i}]`, `SS members must be strings, got ${describe(s)}`)
+          out.add(s)
+        })
+        return out
+      }
+      case 'NS': {
+        const out = new Set()
+        list(p, tag, path).forEach((s, i) => out.add(number(s, `${path}[${i}]`)))
+        return out
+      }
+      default: {
+        // BS
+        const out = new Set()
+        list(p, tag, path).forEach((s, i) => out.add(binary(s, `${path}[${i}]`)))
+        return out
+      }
+    }
+  }
+
+  function fromMap(m, path) {
+    const out = {}
+    for (const name of Object.keys(m)) setAttr(out, name, fromValue(m[name], child(path, name)))
+    return out
+  }
+
+  /** A whole item: {"pk": {"S": "a"}, ...} -> {pk: 'a', ...}. */
+  function fromItem(obj, path = 'item') {
+    if (!isObject(obj)) throw new ConversionError(path, `expected a JSON object, got ${describe(obj)}`)
+    return fromMap(obj, path)
+  }
+
+  function setMemberKind(v) {
+    if (typeof v === 'string') return 'SS'
+    if (typeof v === 'number' || typeof v === 'bigint' || v instanceof NumberValue) return 'NS'
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return 'BS'
+    return null
+  }
+
+  function base64(v) {
+    if (Buffer.isBuffer(v)) return v.toString('base64')
+    if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')
+    return Buffer.from(v).toString('base64')
+  }
+
+  function numberText(v, path) {
+    if (v instanceof NumberValue) return v.value
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new ConversionError(path, `${v} is not a valid DynamoDB number`)
+    return String(v)
+  }
+
+  /** The inverse of fromValue. Empty sets have no member to type them; they become SS (DynamoDB rejects them anyway). */
+  function toValue(v, path = 'value') {
+    switch (typeof v) {
+      case 'string':
+        return { S: v }
+      case 'number':
+      case 'bigint':
+        return { N: numberText(v, path) }
+      case 'boolean':
+        return { BOOL: v }
+      case 'undefined':
+        throw new ConversionError(path, 'undefined has no DynamoDB JSON form')
+    }
+    if (v === null) return { NULL: true }
+    if (typeof v !== 'object') throw new ConversionError(path, `a ${typeof v} has no DynamoDB JSON form`)
+    if (v instanceof NumberValue) return { N: v.value }
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return { B: base64(v) }
+    if (Array.isArray(v)) return { L: v.map((x, i) => toValue(x, `${path}[${i}]`)) }
+    if (v instanceof Set) {
+      let kind = null
+      const members = []
+      let i = 0
+      for (const x of v) {
+        const k = setMemberKind(x)
+        if (k === null || (kind !== null && k !== kind)) {
+          throw new ConversionError(`${path}[${i}]`, 'a set must hold only strings, only numbers or only binaries')
+        }
+        kind = k
+        members.push(k === 'SS' ? x : k === 'NS' ? numberText(x, `${path}[${i}]`) : base64(x))
+        i++
+      }
+      return { [kind || 'SS']: members }
+    }
+    if (v instanceof Map) {
+      const out = {}
+      for (const [k, x] of v) setAttr(out, String(k), toValue(x, child(path, String(k))))
+      return { M: out }
+    }
+    return { M: toMap(v, path) }
+  }
+
+  function toMap(obj, path) {
+    const out = {}
+    for (const name of Object.keys(obj)) setAttr(out, name, toValue(obj[name], child(path, name)))
+    return out
+  }
+
+  /** A JS item (plain object or Map) -> its DynamoDB JSON. */
+  function toItem(item, path = 'item') {
+    if (item instanceof Map) return toValue(item, path).M
+    if (!isObject(item)) throw new ConversionError(path, `expected an object, got ${describe(item)}`)
+    return toMap(item, path)
+  }
+
+  return { fromValue, fromItem, toValue, toItem }
+}
+
+module.exports = { createDdbJson, unwrapRecord, isTypedValue, ConversionError, TAGS }

@@ -1,0 +1,221 @@
+'use strict'
+// JSON Lines input with exact numbers. JSON.parse turns 12345678901234567890 into 12345678901234567000 and
+// Node 20's reviver cannot see the source text, so lines that may hold such a literal are scanned: every
+// number whose text a double does not carry exactly is swapped for a marker string, the line is parsed, and
+// a reviver puts NumberValue(original text) in place of each marker. Lines that cannot hold one (the common
+// case) cost one regex test on top of JSON.parse.
+
+const readline = require('node:readline')
+const { createDdbJson, unwrapRecord, ConversionError } = require('./ddb-json.js')
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+
+// A double carries any decimal of at most 15 significant digits exactly, so only a literal with a mantissa
+// of 16+ characters (digits and the point) or an exponent (1e20 is exact but beyond the safe integers the
+// writer accepts as numbers) can need a NumberValue. False hits (digits inside strings) only cost the scan.
+const SUSPECT_RE = /[\d.]{16}|\d[eE]/
+
+class LineError extends Error {
+  constructor(reason, message) {
+    super(message)
+    this.name = 'LineError'
+    this.reason = reason // 'InvalidJSON' | 'InvalidItem'
+  }
+}
+
+// The decimal value of a number literal in one canonical form (sign, digits without leading or trailing
+// zeros, exponent), so '1.50', '15e-1' and String(1.5) compare equal.
+function canonical(text) {
+  let i = 0
+  let sign = ''
+  if (text[0] === '-' || text[0] === '+') {
+    sign = text[0] === '-' ? '-' : ''
+    i = 1
+  }
+  let e = text.indexOf('e', i)
+  if (e < 0) e = text.indexOf('E', i)
+  const mant = e < 0 ? text.slice(i) : text.slice(i, e)
+  let exp = e < 0 ? 0 : Number(text.slice(e + 1))
+  const dot = mant.indexOf('.')
+  let digits = mant
+  if (dot >= 0) {
+    digits = mant.slice(0, dot) + mant.slice(dot + 1)
+    exp -= mant.length - dot - 1
+  }
+  let a = 0
+  while (a < digits.length && digits.charCodeAt(a) === 48) a++
+  let b = digits.length
+  while (b > a && digits.charCodeAt(b - 1) === 48) b--
+  if (a === b) return '0'
+  exp += digits.length - b
+  return `${sign}${digits.slice(a, b)}e${exp}`
+}
+
+/** True when the literal must become a NumberValue: a number would round it or the writer would refuse it. */
+function needsExact(text) {
+  const v = Number(text)
+  if (!Number.isFinite(v) || v > MAX_SAFE || v < -MAX_SAFE) return true
+  return canonical(text) !== canonical(String(v))
+}
+
+// Start and end offsets of the number literals outside strings that need a NumberValue.
+function exactSpans(line) {
+  const spans = []
+  const n = line.length
+  let i = 0
+  while (i < n) {
+    const c = line.charCodeAt(i)
+    if (c === 34) {
+      // a string: jump to the closing quote that is not escaped
+      let j = i + 1
+      for (;;) {
+        j = line.indexOf('"', j)
+        if (j < 0) return spans // unterminated: JSON.parse will say so
+        let k = j - 1
+        while (line.charCodeAt(k) === 92) k--
+        if ((j - 1 - k) % 2 === 0) break
+        j++
+      }
+      i = j + 1
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      let j = i + 1
+      while (j < n) {
+        const d = line.charCodeAt(j)
+        // digits . e E + -
+        if ((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45) j++
+        else break
+      }
+      const text = line.slice(i, j)
+      // shorter literals without an exponent are exact as doubles (see SUSPECT_RE)
+      if ((text.length >= 16 || /[eE]/.test(text)) && needsExact(text)) spans.push([i, j])
+      i = j
+    } else {
+      i++
+    }
+  }
+  return spans
+}
+
+// A marker character that no string of this line can contain: a control character (it can appear in a JSON
+// string only as a \u00XX escape) or a private-use character, absent from the line in either form.
+function pickMarker(line) {
+  const lower = line.indexOf('\\u') >= 0 ? line.toLowerCase() : null
+  const candidates = [1, 2, 3, 4, 5, 6, 7, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31]
+  for (let c = 0xe000; c < 0xe100; c++) candidates.push(c)
+  for (const c of candidates) {
+    const ch = String.fromCharCode(c)
+    if (line.includes(ch)) continue
+    if (lower !== null && lower.includes('\\u' + c.toString(16).padStart(4, '0'))) continue
+    return c
+  }
+  return -1
+}
+
+/**
+ * JSON.parse with exact numbers: a literal a double would round (or that is beyond the safe integers)
+ * becomes `new NumberValue(text)`; its errors (e.g. 1e400, over 38 digits) have code 'InvalidItem'.
+ */
+function parseJsonExact(line, NumberValue) {
+  if (!SUSPECT_RE.test(line)) return JSON.parse(line)
+  const spans = exactSpans(line)
+  if (spans.length === 0) return JSON.parse(line)
+  const code = pickMarker(line)
+  if (code < 0) throw new LineError('InvalidJSON', 'the line uses every marker character; cannot keep its numbers exact')
+  const escaped = '"\\u' + code.toString(16).padStart(4, '0')
+  let text = ''
+  let from = 0
+  spans.forEach(([a, b], idx) => {
+    text += line.slice(from, a) + escaped + idx + '"'
+    from = b
+  })
+  text += line.slice(from)
+  let parsed
+  try {
+    parsed = JSON.parse(text, (key, v) => {
+      if (typeof v === 'string' && v.charCodeAt(0) === code) {
+        const [a, b] = spans[Number(v.slice(1))]
+        return new NumberValue(line.slice(a, b))
+      }
+      return v
+    })
+  } catch (e) {
+    // A syntax error: report it as JSON.parse reports the original line (positions refer to it).
+    if (e instanceof SyntaxError) JSON.parse(line)
+    throw e
+  }
+  return parsed
+}
+
+/**
+ * A function line -> item for the given format ('json' or 'ddb-json'); it throws a LineError whose reason
+ * is 'InvalidJSON' (not JSON, not an object) or 'InvalidItem' (a value that cannot be converted).
+ */
+function createLineParser({ format = 'json', NumberValue }) {
+  if (format === 'json') {
+    return (line) => {
+      let v
+      try {
+        v = parseJsonExact(line, NumberValue)
+      } catch (e) {
+        throw toLineError(e)
+      }
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        throw new LineError('InvalidJSON', `expected a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`)
+      }
+      return v
+    }
+  }
+  if (format === 'ddb-json') {
+    const ddb = createDdbJson(NumberValue)
+    return (line) => {
+      let v
+      try {
+        v = JSON.parse(line)
+      } catch (e) {
+        throw toLineError(e)
+      }
+      let inner
+      try {
+        inner = unwrapRecord(v)
+        return ddb.fromItem(inner)
+      } catch (e) {
+        const err = toLineError(e)
+        if (inner !== undefined) err.ddbItem = inner // already DynamoDB JSON: the dead-letter file keeps it as is
+        throw err
+      }
+    }
+  }
+  throw new TypeError(`unknown format ${format}`)
+}
+
+function toLineError(e) {
+  if (e instanceof LineError) return e
+  if (e instanceof SyntaxError) return new LineError('InvalidJSON', e.message)
+  if (e instanceof ConversionError && e.message.startsWith('line: ')) return new LineError('InvalidJSON', e.message.slice(6))
+  return new LineError(e && e.code === 'InvalidItem' ? 'InvalidItem' : 'InvalidJSON', e && e.message !== undefined ? e.message : String(e))
+}
+
+// Blank lines (a trailing newline, separators) are skipped, not reported.
+function isBlank(line) {
+  return line.length === 0 || line.trim().length === 0
+}
+
+/**
+ * Lines of a stream through readline: its async iterator pauses the stream while the consumer awaits, so
+ * memory stays bounded by a chunk or so whatever the input size.
+ */
+function openLines(input) {
+  return readline.createInterface({ input, crlfDelay: Infinity, terminal: false })
+}
+
+module.exports = {
+  parseJsonExact,
+  createLineParser,
+  needsExact,
+  canonical,
+  exactSpans,
+  pickMarker,
+  isBlank,
+  openLines,
+  LineError,
+}
