@@ -153,6 +153,10 @@ where
         status: Some(status),
       }
     }
+    _ if is_credentials_failure(&err) => CoreError::new(
+      CREDENTIALS,
+      format!("could not load AWS credentials: {}", source_chain(&err)),
+    ),
     SdkError::TimeoutError(_) => {
       CoreError::new(TIMEOUT, "request timed out (requestTimeoutMs)").with_retry(Retry::Transient)
     }
@@ -183,6 +187,14 @@ where
       }
     }
   }
+}
+
+/// Credential resolution fails inside the dispatch phase; only its text tells it from a network error.
+fn is_credentials_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+  let chain = source_chain(err).to_ascii_lowercase();
+  chain.contains("credential provider")
+    || chain.contains("no credentials")
+    || chain.contains("failed to load credentials")
 }
 
 /// The HTTP status of a raw response, for the error classification.
