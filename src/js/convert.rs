@@ -171,6 +171,7 @@ impl From<crate::rate_limit::RateStats> for RateStatsJs {
 /// Validates a DynamoDB number's text (syntax, 38 significant digits, magnitude) and returns it normalized;
 /// `NumberValue` and the rare numbers the JS codec cannot judge alone go through it.
 #[napi]
+#[cfg_attr(test, allow(dead_code))] // called from JS only
 pub fn check_number(text: String) -> Result<String> {
   marshal::normalize_number(&text).map_err(|m| invalid(crate::error::INVALID_ITEM, m))
 }
