@@ -358,3 +358,29 @@ export type ErrorCode =
   | 'KeySchemaUnavailable'
   | 'Aborted'
   | 'Internal'
+
+/** The Error class of dynabatch's client-side failures (and of service errors, with DynamoDB's code). */
+export declare class DynabatchError extends Error {
+  readonly code: ErrorCode | string
+  /** The AWS request id, for service errors. */
+  readonly requestId?: string
+  /** The HTTP status, for service errors. */
+  readonly statusCode?: number
+}
+
+/** Thrown (as a rejection) for an item or key that breaks the marshalling rules; the message names the path. */
+export declare class InvalidItemError extends TypeError {
+  readonly code: 'InvalidItem'
+}
+
+/**
+ * withBatch's rejection when the callback threw and the final flush failed too, shaped like the
+ * explicit-resource-management proposal's SuppressedError (the global one where the runtime has it).
+ */
+export declare class SuppressedError extends Error {
+  /** The final flush's error (usually a BatchWriteError). */
+  readonly error: unknown
+  /** The callback's error. */
+  readonly suppressed: unknown
+  readonly code?: string
+}
