@@ -238,7 +238,7 @@ export interface BatchWriterOptions {
   flushAmount?: number
   /** Concurrent BatchWriteItem requests (default 16). */
   maxInFlight?: number
-  /** Accepted-but-unfinished items before an awaited put/delete waits (default 10000). */
+  /** Accepted-but-unfinished items before an awaited put/delete waits (default 1000). */
   highWaterMark?: number
   /** Retries per item after its first attempt (default 10). */
   maxRetries?: number

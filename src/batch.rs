@@ -136,7 +136,7 @@ impl WriterConfig {
       table: table.to_string(),
       flush_amount: MAX_BATCH_ITEMS,
       max_in_flight: 16,
-      high_water_mark: 10_000,
+      high_water_mark: 1_000,
       retry: RetryPolicy::default(),
       key_schema: None,
     }
