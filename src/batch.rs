@@ -677,7 +677,23 @@ async fn dispatch(shared: Arc<Shared>) {
   // Learn the key schema first: needed for key checks, duplicate detection and per-key order.
   let need_schema = shared.state.lock().unwrap().schema.is_none();
   if need_schema {
-    let res = shared.transport.key_schema(shared.cfg.table.clone()).await;
+    // DescribeTable gets the same retry policy as the writes: a throttle or a dropped connection here must
+    // not fail every item.
+    let mut attempt = 0;
+    let res = loop {
+      attempt += 1;
+      let res = shared.transport.key_schema(shared.cfg.table.clone()).await;
+      match &res {
+        Err(e)
+          if matches!(e.retry, Retry::Throttle | Retry::Transient)
+            && attempt <= shared.cfg.retry.max_retries
+            && !shared.state.lock().unwrap().aborted =>
+        {
+          tokio::time::sleep(shared.cfg.retry.delay(attempt, shared.jitter.unit())).await;
+        }
+        _ => break res,
+      }
+    };
     let mut st = shared.state.lock().unwrap();
     match res {
       Ok(s) => st.schema = Some(Arc::new(s)),

@@ -399,3 +399,47 @@ async fn invalid_keys_fail_alone_once_the_schema_is_known() {
     "item.pk: key attribute must be of type S, got N"
   );
 }
+
+#[tokio::test(start_paused = true)]
+async fn describe_table_is_retried_on_transient_errors() {
+  struct Flaky(Arc<Fake>, AtomicUsize);
+  impl Transport for Flaky {
+    fn batch_write(
+      &self,
+      t: String,
+      r: Vec<WriteRequest>,
+    ) -> BoxFuture<Result<BatchResponse, CoreError>> {
+      FakeTransport(self.0.clone()).batch_write(t, r)
+    }
+    fn key_schema(&self, _t: String) -> BoxFuture<Result<KeySchema, CoreError>> {
+      let n = self.1.fetch_add(1, Ordering::SeqCst);
+      Box::pin(async move {
+        if n < 2 {
+          Err(CoreError::new("ThrottlingException", "slow down").with_retry(Retry::Throttle))
+        } else {
+          Ok(schema())
+        }
+      })
+    }
+  }
+  let fake = Fake::new(|_, _| Ok(vec![]));
+  let flaky = Arc::new(Flaky(fake.clone(), AtomicUsize::new(0)));
+  let e = Engine::new(
+    WriterConfig::new("t"),
+    flaky.clone(),
+    Arc::new(FixedJitter(1.0)),
+    Arc::new(|f| {
+      tokio::spawn(f);
+    }),
+    Hooks {
+      observer: None,
+      client_totals: None,
+      limiter: None,
+    },
+  );
+  e.push(1.0, OpKind::Put, item("a", 1), 10).unwrap();
+  let r = flush(&e).await;
+  assert!(r.failures.is_empty(), "{:?}", r.failures);
+  assert_eq!(r.totals.puts_written, 1);
+  assert_eq!(flaky.1.load(Ordering::SeqCst), 3);
+}
