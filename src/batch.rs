@@ -440,9 +440,16 @@ impl Shared {
     if !st.flushes.is_empty() {
       resolve_flushes(st);
     }
-    if st.room_waiters > 0 && st.unfinished < self.cfg.high_water_mark {
+    // Waiters wake at a low-water mark, not at the first free slot: each wake-up is a hop to the JS thread,
+    // so one should let a caller hand over many items, not one.
+    if st.room_waiters > 0 && st.unfinished <= self.low_water_mark() {
       self.room.notify_waiters();
     }
+  }
+
+  fn low_water_mark(&self) -> usize {
+    let hwm = self.cfg.high_water_mark;
+    hwm.saturating_sub((hwm / 4).max(self.cfg.flush_amount))
   }
 
   fn fail(&self, st: &mut State, op: Op, reason: &str, message: String) {
