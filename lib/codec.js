@@ -191,17 +191,7 @@ class Encoder {
     }
     this.enter(obj, depth)
     let out = '{'
-    for (const k in obj) {
-      const v = obj[k]
-      if (v === undefined && this.removeUndefined) continue
-      let enc
-      try {
-        enc = this.value(v, depth + 1)
-      } catch (err) {
-        throw prefix(err, pathSeg(k))
-      }
-      out += k.length + ':' + k + enc
-    }
+    for (const k in obj) out += this.entry(k, obj[k], depth)
     this.stack.pop()
     return out + '}'
   }
@@ -211,17 +201,20 @@ class Encoder {
     let out = '{'
     for (const [k, v] of m) {
       if (typeof k !== 'string') throw new InvalidItemError(`Map keys must be strings, got ${describe(k)}`)
-      if (v === undefined && this.removeUndefined) continue
-      let enc
-      try {
-        enc = this.value(v, depth + 1)
-      } catch (err) {
-        throw prefix(err, pathSeg(k))
-      }
-      out += k.length + ':' + k + enc
+      out += this.entry(k, v, depth)
     }
     this.stack.pop()
     return out + '}'
+  }
+
+  // One `name value` pair of a map ('' when an undefined value is dropped).
+  entry(k, v, depth) {
+    if (v === undefined && this.removeUndefined) return ''
+    try {
+      return k.length + ':' + k + this.value(v, depth + 1)
+    } catch (err) {
+      throw prefix(err, pathSeg(k))
+    }
   }
 
   enter(obj, depth) {
