@@ -1,5 +1,7 @@
 'use strict'
-// The `dynabatch` command-line loader, run as a child process against dynalite and the fault server.
+// bin/dynabatch.js as a user runs it: a child process against dynalite (and the fault server for items that
+// exhaust their retries). What it reports (exit code, summary, dead-letter file) is checked against what the
+// table really holds.
 
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
@@ -10,154 +12,291 @@ const { spawn } = require('node:child_process')
 const { DynamoDBClient, NumberValue } = require('dynabatch')
 const { startDynalite, clientOptions, uniqueTableName, countItems } = require('./helpers/dynalite.js')
 const { startFaultServer } = require('./helpers/fault-server.js')
-const { parseJsonLine, parseDdbJsonLine, toDdbJsonItem } = require('../lib/cli/items.js')
 
 const BIN = path.join(__dirname, '..', 'bin', 'dynabatch.js')
-const ENV = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
 
-let dir
 let server
 let client
+let dir
+
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dynabatch-cli-'))
   server = await startDynalite()
-  client = new DynamoDBClient(clientOptions(server.endpoint))
+  client = new DynamoDBClient({ ...clientOptions(server.endpoint), wrapNumbers: true })
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dynabatch-cli-'))
 })
 after(async () => {
   await server.close()
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-function run(args, { onSpawn, env = ENV } = {}) {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env })
+// Static dummy credentials and no shared config: the child never walks the AWS chain or the network.
+function childEnv() {
+  const env = { ...process.env }
+  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k]
+  return {
+    ...env,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_CONFIG_FILE: path.join(dir, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  }
+}
+
+/** Runs the CLI; `onStderr(text, child)` sees stderr as it arrives. Resolves to { code, signal, stdout, stderr }. */
+function cli(args, { input, onStderr, endpoint = server.endpoint, timeoutMs = 30_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', endpoint, '--region', 'us-east-1'], {
+      cwd: dir,
+      env: childEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    if (onSpawn) onSpawn(p)
-    p.on('exit', (code) => resolve({ code, stdout, stderr }))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.stdout.on('data', (c) => (stdout += c))
+    child.stderr.on('data', (c) => {
+      stderr += c
+      if (onStderr) onStderr(stderr, child)
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+    child.stdin.end(input)
   })
 }
 
 function writeLines(name, lines) {
-  const f = path.join(dir, name)
-  fs.writeFileSync(f, lines.join('\n') + '\n')
-  return f
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n')
+  return file
 }
 
-describe('line formats', () => {
-  it('plain JSON keeps numbers a double cannot hold', () => {
-    const v = parseJsonLine('{"a":12345678901234567890,"b":0.1000000000000000000001,"c":1.5,"d":"12345678901234567890","e":-42}')
-    assert.ok(v.a instanceof NumberValue)
-    assert.equal(v.a.toString(), '12345678901234567890')
-    assert.equal(v.b.toString(), '0.1000000000000000000001')
-    assert.equal(v.c, 1.5)
-    assert.equal(v.d, '12345678901234567890')
-    assert.equal(v.e, -42)
-  })
+function readDeadLetters(file) {
+  return fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))
+}
 
-  it('DynamoDB JSON, the S3 export wrapper, and dead-letter records', () => {
-    const item = { pk: { S: 'a' }, n: { N: '12345678901234567890' }, b: { B: 'aGk=' }, ss: { SS: ['x'] }, ns: { NS: ['1'] }, m: { M: { l: { L: [{ BOOL: true }, { NULL: true }] } } } }
-    const v = parseDdbJsonLine(JSON.stringify(item))
-    assert.equal(v.pk, 'a')
-    assert.equal(v.n.toString(), '12345678901234567890')
-    assert.equal(v.b.toString(), 'hi')
-    assert.deepEqual(v.ss, new Set(['x']))
-    assert.deepEqual(v.m, { l: [true, null] })
-    assert.deepEqual(parseDdbJsonLine(JSON.stringify({ Item: { pk: { S: 'b' } } })), { pk: 'b' })
-    assert.deepEqual(parseDdbJsonLine(JSON.stringify({ line: 3, reason: 'X', item: { pk: { S: 'c' } } })), { pk: 'c' })
-    assert.deepEqual(toDdbJsonItem({ pk: 'a', n: 1, s: new Set([1, 2]), b: Buffer.from('hi') }), {
-      pk: { S: 'a' },
-      n: { N: '1' },
-      s: { NS: ['1', '2'] },
-      b: { B: 'aGk=' },
-    })
-  })
-})
+async function newTable(sortKey) {
+  const t = uniqueTableName('cli')
+  await client.createTable(t, { partitionKey: { name: 'pk', type: 'S' }, ...(sortKey ? { sortKey } : {}) })
+  return t
+}
 
-describe('dynabatch import / delete', () => {
-  it('imports a JSON Lines file with --create-table and prints a JSON summary', async () => {
-    const table = uniqueTableName('cli')
-    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ pk: `u${i}`, sk: i % 7, name: `n${i}`, big: 1 }))
-    lines[5] = lines[5].replace('"big":1', '"big":98765432109876543210')
+function user(i) {
+  return { pk: `u${i}`, name: `User ${i}`, age: i % 90, score: i / 4, tags: ['a', i], address: { city: 'Lyon' }, ok: i % 2 === 0 }
+}
+
+describe('dynabatch CLI on dynalite', () => {
+  it('imports a JSON Lines file, numbers exact, with a human summary and no dead-letter file', async () => {
+    const table = await newTable()
+    const N = 2000
+    const lines = Array.from({ length: N }, (_, i) => JSON.stringify(user(i)))
+    lines[7] = '{"pk":"u7","big":12345678901234567890123,"tiny":0.1000000000000000000001,"neg":-9007199254740993}'
     const file = writeLines('users.jsonl', lines)
-    const r = await run(['import', file, '--table', table, '--create-table', 'pk:S,sk:N', '--endpoint', server.endpoint, '--json'])
+    const r = await cli(['import', file, '--table', table])
     assert.equal(r.code, 0, r.stderr)
-    const s = JSON.parse(r.stdout)
-    assert.equal(s.read, 3000)
-    assert.equal(s.written, 3000)
-    assert.equal(s.failed, 0)
-    assert.equal(s.failedOut, null)
-    assert.equal(s.requests, 120)
-    assert.equal(await countItems(server.endpoint, table), 3000)
-    const got = await client.getItem(table, { pk: 'u5', sk: 5 })
-    assert.equal(got.big.toString(), '98765432109876543210')
-    assert.ok(!fs.existsSync(`${file}.failed.jsonl`))
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, new RegExp(`dynabatch import ${table}: 2,000 items read, 2,000 written, 0 failed in `))
+    assert.equal(await countItems(server.endpoint, table), N)
+    const big = await client.getItem(table, { pk: 'u7' })
+    assert.deepEqual(
+      [big.big.value, big.tiny.value, big.neg.value],
+      ['12345678901234567890123', '0.1000000000000000000001', '-9007199254740993'],
+    )
+    const u5 = await client.getItem(table, { pk: 'u5' })
+    assert.equal(u5.score.toNumber(), 1.25)
+    assert.equal(u5.address.city, 'Lyon')
+    assert.equal(fs.existsSync(`${file}.failed.jsonl`), false)
   })
 
   it('reports bad lines with their line numbers in the dead-letter file, writes the rest, exits 1', async () => {
-    const table = uniqueTableName('cli')
-    await client.createTable(table, { partitionKey: { name: 'pk', type: 'S' } })
-    const file = writeLines('bad.jsonl', [
-      '{"pk":"a"}',
-      '{"pk": broken',
-      '{"pk":"b"}',
-      '{"pk":5}',
-      '',
-      '{"pk":"c","x":[1,{"y":null}]}',
-    ])
-    const out = path.join(dir, 'dead.jsonl')
-    const r = await run(['import', file, '--table', table, '--endpoint', server.endpoint, '--failed-out', out, '--json'])
+    const table = await newTable()
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify(user(i)))
+    lines[9] = '{"pk":"u9", oops}' // line 10
+    lines[99] = '{"pk":99}' // line 100: the key has the wrong type
+    lines[199] = '{"name":"no key"}' // line 200
+    lines[249] = '' // blank: skipped, not an error
+    const file = writeLines('bad.jsonl', lines)
+    const r = await cli(['import', file, '--table', table])
     assert.equal(r.code, 1)
-    const s = JSON.parse(r.stdout)
-    assert.equal(s.read, 5)
-    assert.equal(s.written, 3)
-    assert.equal(s.failed, 2)
-    assert.equal(s.failedOut, out)
-    const dead = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.match(r.stderr, /299 items read, 296 written, 3 failed \(3 invalid lines\)/)
+    assert.match(r.stderr, /line 10: invalid JSON: /)
+    assert.match(r.stderr, /line 100: item\.pk: key attribute must be of type S, got N/)
+    assert.match(r.stderr, /line 200: .*pk/)
+    assert.equal(await countItems(server.endpoint, table), 296)
+    const dl = readDeadLetters(`${file}.failed.jsonl`)
     assert.deepEqual(
-      dead.map((d) => [d.line, d.reason]),
+      dl.map((d) => [d.line, d.reason]),
       [
-        [2, 'InvalidLine'],
-        [4, 'InvalidItem'],
+        [10, 'InvalidLine'],
+        [100, 'InvalidItem'],
+        [200, 'InvalidItem'],
       ],
     )
-    assert.equal(dead[1].message, 'item.pk: key attribute must be of type S, got N')
-    assert.equal(dead[0].raw, '{"pk": broken')
-    assert.equal(await countItems(server.endpoint, table), 3)
+    assert.equal(dl[0].raw, '{"pk":"u9", oops}')
+    assert.deepEqual(dl[1], {
+      line: 100,
+      operation: 'put',
+      reason: 'InvalidItem',
+      message: 'item.pk: key attribute must be of type S, got N',
+      attempts: 0,
+      item: { pk: { N: '99' } },
+    })
+    assert.deepEqual(dl[2].item, { name: { S: 'no key' } })
+    assert.match(dl[2].message, /pk/)
   })
 
-  it('delete removes keys (whole items accepted), ddb-json import works from stdin', async () => {
-    const table = uniqueTableName('cli')
-    await client.createTable(table, { partitionKey: { name: 'pk', type: 'S' } })
-    const ddb = Array.from({ length: 100 }, (_, i) => JSON.stringify({ Item: { pk: { S: `d${i}` }, n: { N: String(i) } } })).join('\n') + '\n'
-    const r = await run(['import', '-', '--table', table, '--endpoint', server.endpoint, '--format', 'ddb-json', '--json'], {
-      onSpawn: (p) => p.stdin.end(ddb),
+  it('--json prints one summary on stdout and nothing else', async () => {
+    const table = await newTable()
+    const file = writeLines('j.jsonl', [...Array.from({ length: 1000 }, (_, i) => user(i)), '{broken'])
+    const r = await cli(['import', file, '--table', table, '--json', '--failed-out', 'j-failed.jsonl'])
+    assert.equal(r.code, 1)
+    const s = JSON.parse(r.stdout)
+    assert.equal(r.stdout.trim().split('\n').length, 1)
+    assert.deepEqual(
+      { ...s, elapsedMs: 0, itemsPerSecond: 0, p50LatencyMs: 0, p99LatencyMs: 0 },
+      {
+        command: 'import',
+        table,
+        read: 1001,
+        written: 1000,
+        putsWritten: 1000,
+        deletesWritten: 0,
+        failed: 1,
+        invalidLines: 1,
+        requests: 40,
+        retries: 0,
+        throttles: 0,
+        consumedWcu: 1000,
+        p50LatencyMs: 0,
+        p99LatencyMs: 0,
+        elapsedMs: 0,
+        itemsPerSecond: 0,
+        failedOut: path.join(dir, 'j-failed.jsonl'),
+        interrupted: false,
+        reasons: { InvalidLine: 1 },
+      },
+    )
+    assert.ok(s.elapsedMs > 0 && s.itemsPerSecond > 0 && s.p99LatencyMs >= s.p50LatencyMs)
+    assert.doesNotMatch(r.stderr, /items read/) // no human summary, no progress
+    assert.equal(readDeadLetters(path.join(dir, 'j-failed.jsonl'))[0].line, 1001)
+  })
+
+  it('imports DynamoDB JSON from stdin: every type, S3-export wrappers', async () => {
+    const table = await newTable()
+    const b64 = (s) => Buffer.from(s).toString('base64')
+    const full = {
+      pk: { S: 'all' },
+      n: { N: '12345678901234567890.5' },
+      b: { B: b64('bytes') },
+      ss: { SS: ['x', 'y'] },
+      ns: { NS: ['1', '12345678901234567890'] },
+      bs: { BS: [b64('p'), b64('q')] },
+      m: { M: { inner: { L: [{ S: 's' }, { N: '2' }, { NULL: true }] } } },
+      l: { L: [{ BOOL: false }] },
+      nul: { NULL: true },
+      t: { BOOL: true },
+    }
+    const lines = [full, ...Array.from({ length: 500 }, (_, i) => ({ Item: { pk: { S: `w${i}` }, v: { N: String(i) } } }))]
+    const r = await cli(['import', '-', '--table', table, '--format', 'ddb-json', '--json'], {
+      input: lines.map((l) => JSON.stringify(l)).join('\n'),
     })
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(JSON.parse(r.stdout).written, 100)
-    assert.deepEqual(await client.getItem(table, { pk: 'd7' }), { pk: 'd7', n: 7 })
-    const keys = writeLines('keys.jsonl', Array.from({ length: 60 }, (_, i) => JSON.stringify({ pk: `d${i}`, n: i })))
-    const d = await run(['delete', keys, '--table', table, '--endpoint', server.endpoint, '--json'])
-    assert.equal(d.code, 0, d.stderr)
-    assert.equal(JSON.parse(d.stdout).deletesWritten, 60)
-    assert.equal(await countItems(server.endpoint, table), 40)
+    assert.equal(JSON.parse(r.stdout).written, 501)
+    const got = await client.getItem(table, { pk: 'all' })
+    assert.equal(got.n.value, '12345678901234567890.5')
+    assert.deepEqual(got.b, Buffer.from('bytes'))
+    assert.deepEqual(got.ss, new Set(['x', 'y']))
+    assert.deepEqual(new Set([...got.ns].map((x) => String(x))), new Set(['1', '12345678901234567890']))
+    assert.deepEqual(new Set([...got.bs].map((x) => x.toString())), new Set(['p', 'q']))
+    assert.equal(got.m.inner[0], 's')
+    assert.equal(String(got.m.inner[1]), '2')
+    assert.equal(got.m.inner[2], null)
+    assert.deepEqual([got.l, got.nul, got.t], [[false], null, true])
+    assert.equal(String((await client.getItem(table, { pk: 'w499' })).v), '499')
+    assert.equal(fs.existsSync(path.join(dir, 'dynabatch-failed.jsonl')), false)
   })
 
-  it('usage errors exit 2 with a message', async () => {
-    const r = await run(['import', 'x.jsonl'])
-    assert.equal(r.code, 2)
-    assert.match(r.stderr, /--table is required/)
-    const r2 = await run(['import', 'x.jsonl', '--table', 't', '--create-table', 'pk:X'])
-    assert.equal(r2.code, 2)
-    assert.match(r2.stderr, /--create-table takes pk:T/)
-    const r3 = await run(['upload', 'x', '--table', 't'])
-    assert.equal(r3.code, 2)
+  it('deletes by key (whole items accepted)', async () => {
+    const table = await newTable()
+    const items = Array.from({ length: 1000 }, (_, i) => user(i))
+    assert.equal((await cli(['import', writeLines('del-items.jsonl', items), '-t', table, '-q'])).code, 0)
+    // half as bare keys, half as whole items
+    const keys = items.slice(0, 600).map((u, i) => (i % 2 ? { pk: u.pk } : u))
+    const r = await cli(['delete', writeLines('del-keys.jsonl', keys), '-t', table, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const s = JSON.parse(r.stdout)
+    assert.deepEqual([s.command, s.deletesWritten, s.putsWritten, s.failed], ['delete', 600, 0, 0])
+    assert.equal(await countItems(server.endpoint, table), 400)
+    assert.equal(await client.getItem(table, { pk: 'u0' }), undefined)
+    assert.equal((await client.getItem(table, { pk: 'u600' })).pk, 'u600')
+  })
+
+  it('--create-table creates the table with its key schema, and accepts an existing one', async () => {
+    const table = uniqueTableName('clicreate')
+    const file = writeLines('create.jsonl', Array.from({ length: 100 }, (_, i) => ({ pk: `p${i % 10}`, sk: i, v: 'x' })))
+    const r = await cli(['import', file, '-t', table, '--create-table', 'pk:S,sk:N'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, new RegExp(`created table ${table}`))
+    const d = await client.describeTable(table)
+    assert.deepEqual([d.partitionKey, d.sortKey], [{ name: 'pk', type: 'S' }, { name: 'sk', type: 'N' }])
+    assert.equal(await countItems(server.endpoint, table), 100)
+    const again = await cli(['import', file, '-t', table, '--create-table', 'pk:S,sk:N', '-q'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(again.stderr, '')
+  })
+
+  it('a missing table and usage errors fail before anything is read', async () => {
+    const file = writeLines('x.jsonl', [{ pk: 'a' }])
+    const r = await cli(['import', file, '-t', 'no_such_table'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /table no_such_table does not exist/)
+    const u = await cli(['import', file, '-t', 'users', '--flush-amount', '30'])
+    assert.equal(u.code, 2)
+    assert.match(u.stderr, /--flush-amount must be between 1 and 25/)
+    const c = await cli(['import', file, '-t', 'users', '--create-table', 'pk:X'])
+    assert.equal(c.code, 2)
+    assert.match(c.stderr, /--create-table takes pk:T/)
+    assert.equal((await cli(['upload', file, '-t', 'users'])).code, 2)
+  })
+
+  it('SIGINT: every item read is written or dead-lettered, exit 130; the dead letters re-run', async () => {
+    const table = await newTable()
+    const N = 3000
+    const file = writeLines('int.jsonl', Array.from({ length: N }, (_, i) => user(i)))
+    let sent = false
+    // A slow rate keeps the run going; interrupt once the status line shows writes.
+    const r = await cli(['import', file, '-t', table, '--rate-limit', '400', '--status-interval', '0.1'], {
+      onStderr: (text, child) => {
+        if (!sent && /[1-9][\d,]* written/.test(text)) {
+          sent = true
+          child.kill('SIGINT')
+        }
+      },
+    })
+    assert.ok(sent)
+    assert.equal(r.code, 130, r.stderr)
+    assert.match(r.stderr, /interrupted/)
+    const dlFile = `${file}.failed.jsonl`
+    const dl = readDeadLetters(dlFile)
+    const inTable = await countItems(server.endpoint, table)
+    assert.ok(inTable > 0 && inTable < N, `${inTable} written`)
+    assert.ok(dl.length > 0)
+    assert.ok(dl.every((d) => d.reason === 'Aborted' && d.line === Number(d.item.pk.S.slice(1)) + 1))
+    // Reading stopped: what was read is exactly what is in the table plus the dead letters.
+    const read = Number(/([\d,]+) items read/.exec(r.stderr)[1].replace(/,/g, ''))
+    assert.equal(inTable + dl.length, read)
+    // The dead-letter file retries exactly the unwritten items.
+    const again = await cli(['import', dlFile, '-t', table, '--format', 'ddb-json', '--json'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(JSON.parse(again.stdout).written, dl.length)
+    assert.equal(await countItems(server.endpoint, table), read)
   })
 })
 
-describe('dynabatch against faults', () => {
+describe('dynabatch CLI against faults', () => {
   let faults
   before(async () => {
     faults = await startFaultServer({ tables: { t: { partitionKey: { name: 'pk', type: 'S' } } } })
@@ -167,40 +306,20 @@ describe('dynabatch against faults', () => {
   it('items that exhaust their retries go to the dead-letter file, and a re-run of that file writes them', async () => {
     faults.reset()
     faults.setFaults({ failKeys: ['S:k3', 'S:k7'], delayMs: 0 })
-    const file = writeLines('retry.jsonl', Array.from({ length: 10 }, (_, i) => JSON.stringify({ pk: `k${i}`, v: i })))
-    const r = await run(['import', file, '--table', 't', '--endpoint', faults.endpoint, '--max-retries', '1', '--json'])
+    const file = writeLines('retry.jsonl', Array.from({ length: 10 }, (_, i) => ({ pk: `k${i}`, v: i })))
+    const r = await cli(['import', file, '--table', 't', '--max-retries', '1', '--json'], { endpoint: faults.endpoint })
     assert.equal(r.code, 1)
     const s = JSON.parse(r.stdout)
-    assert.equal(s.written, 8)
-    assert.equal(s.failed, 2)
-    const dead = fs.readFileSync(s.failedOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual([s.written, s.failed, s.invalidLines], [8, 2, 0])
+    const dead = readDeadLetters(s.failedOut)
     assert.deepEqual(dead.map((d) => [d.line, d.reason, d.attempts, d.item.pk.S]).sort(), [
       [4, 'UnprocessedAfterRetries', 2, 'k3'],
       [8, 'UnprocessedAfterRetries', 2, 'k7'],
     ])
     faults.setFaults({ failKeys: null })
-    const again = await run(['import', s.failedOut, '--table', 't', '--endpoint', faults.endpoint, '--format', 'ddb-json', '--json', '--failed-out', path.join(dir, 'none.jsonl')])
+    const again = await cli(['import', s.failedOut, '--table', 't', '--format', 'ddb-json', '--json'], { endpoint: faults.endpoint })
     assert.equal(again.code, 0, again.stderr)
     assert.equal(JSON.parse(again.stdout).written, 2)
     assert.equal(faults.table('t').size, 10)
-  })
-
-  it('Ctrl-C stops reading, settles requests in flight, dead-letters every unwritten item, exits 130', async () => {
-    faults.reset()
-    faults.setFaults({ failKeys: null, delayMs: 40 })
-    const N = 20000
-    const file = writeLines('big.jsonl', Array.from({ length: N }, (_, i) => JSON.stringify({ pk: `s${i}` })))
-    const out = path.join(dir, 'sigint.jsonl')
-    const r = await run(['import', file, '--table', 't', '--endpoint', faults.endpoint, '--concurrency', '2', '--failed-out', out, '--json'], {
-      onSpawn: (p) => setTimeout(() => p.kill('SIGINT'), 700),
-    })
-    assert.equal(r.code, 130, r.stderr)
-    const s = JSON.parse(r.stdout)
-    assert.equal(s.interrupted, true)
-    assert.ok(s.read < N, 'reading stopped')
-    const dead = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').trim().split('\n').filter(Boolean) : []
-    assert.equal(s.written + dead.length, s.read, 'every item read is written or dead-lettered')
-    assert.equal(faults.table('t').size, s.written)
-    assert.ok(dead.every((l) => JSON.parse(l).reason === 'Aborted'))
   })
 })

@@ -10,8 +10,8 @@ const path = require('node:path')
 const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
 const dynalite = require('dynalite')
-const { DynamoDBClient } = require('..')
-const { parseJsonLine } = require('../lib/cli/items.js')
+const { DynamoDBClient, NumberValue } = require('..')
+const { createLineParser } = require('../lib/cli/lines.js')
 
 const COUNT = Number(process.env.DEMO_ITEMS || 100000)
 const TABLE = 'demo_users'
@@ -61,6 +61,7 @@ async function main() {
 
   // Verify a sample against the source, field by field (numbers beyond 2^53 compared exactly).
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' } })
+  const parseJsonLine = createLineParser({ format: 'json', NumberValue }) // the loader's own parser
   const lines = fs.readFileSync(file, 'utf8').split('\n')
   let checked = 0
   for (let k = 0; k < 200; k++) {

@@ -6,7 +6,7 @@
 const TAGS = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS']
 const TAG_SET = new Set(TAGS)
 // Keys of a dead-letter record (see main.js): such a line carries its item under `item`.
-const DEAD_LETTER_KEYS = new Set(['line', 'reason', 'message', 'item', 'raw', 'operation'])
+const DEAD_LETTER_KEYS = new Set(['line', 'operation', 'reason', 'message', 'attempts', 'item', 'raw'])
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/
 
 class ConversionError extends TypeError {
@@ -79,7 +79,9 @@ function unwrapRecord(obj) {
   if (keys.length === 1 && keys[0] === 'Item' && isObject(obj.Item) && !isTypedValue(obj.Item)) return obj.Item
   if (Object.prototype.hasOwnProperty.call(obj, 'item') && keys.every((k) => DEAD_LETTER_KEYS.has(k))) {
     if (obj.item === null) {
-      throw new ConversionError('line', 'this dead-letter record has no item (its line was not valid JSON: fix its "raw" text)')
+      const e = new ConversionError('line', 'this dead-letter record has no item (its line was not valid JSON: fix its "raw" text)')
+      if (typeof obj.raw === 'string') e.raw = obj.raw // carried on, so a re-run's dead letter still holds the original text
+      throw e
     }
     if (isObject(obj.item) && !isTypedValue(obj.item)) return obj.item
   }

@@ -13,13 +13,14 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER
 // A double carries any decimal of at most 15 significant digits exactly, so only a literal with a mantissa
 // of 16+ characters (digits and the point) or an exponent (1e20 is exact but beyond the safe integers the
 // writer accepts as numbers) can need a NumberValue. False hits (digits inside strings) only cost the scan.
-const SUSPECT_RE = /[\d.]{16}|\d[eE]/
+// The 16 classes are spelled out: V8 tests that form several times faster than [\d.]{16} (measured).
+const SUSPECT_RE = new RegExp('\\d[eE]|' + '[\\d.]'.repeat(16))
 
 class LineError extends Error {
   constructor(reason, message) {
     super(message)
     this.name = 'LineError'
-    this.reason = reason // 'InvalidJSON' | 'InvalidItem'
+    this.reason = reason // 'InvalidLine' (not JSON, not an object) | 'InvalidItem' (a value that cannot be converted)
   }
 }
 
@@ -120,7 +121,7 @@ function parseJsonExact(line, NumberValue) {
   const spans = exactSpans(line)
   if (spans.length === 0) return JSON.parse(line)
   const code = pickMarker(line)
-  if (code < 0) throw new LineError('InvalidJSON', 'the line uses every marker character; cannot keep its numbers exact')
+  if (code < 0) throw new LineError('InvalidLine', 'the line uses every marker character; cannot keep its numbers exact')
   const escaped = '"\\u' + code.toString(16).padStart(4, '0')
   let text = ''
   let from = 0
@@ -148,7 +149,7 @@ function parseJsonExact(line, NumberValue) {
 
 /**
  * A function line -> item for the given format ('json' or 'ddb-json'); it throws a LineError whose reason
- * is 'InvalidJSON' (not JSON, not an object) or 'InvalidItem' (a value that cannot be converted).
+ * is 'InvalidLine' (not JSON, not an object) or 'InvalidItem' (a value that cannot be converted).
  */
 function createLineParser({ format = 'json', NumberValue }) {
   if (format === 'json') {
@@ -160,7 +161,7 @@ function createLineParser({ format = 'json', NumberValue }) {
         throw toLineError(e)
       }
       if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-        throw new LineError('InvalidJSON', `expected a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`)
+        throw new LineError('InvalidLine', `expected a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`)
       }
       return v
     }
@@ -180,6 +181,7 @@ function createLineParser({ format = 'json', NumberValue }) {
         return ddb.fromItem(inner)
       } catch (e) {
         const err = toLineError(e)
+        if (e.raw !== undefined) err.raw = e.raw
         if (inner !== undefined) err.ddbItem = inner // already DynamoDB JSON: the dead-letter file keeps it as is
         throw err
       }
@@ -190,9 +192,9 @@ function createLineParser({ format = 'json', NumberValue }) {
 
 function toLineError(e) {
   if (e instanceof LineError) return e
-  if (e instanceof SyntaxError) return new LineError('InvalidJSON', e.message)
-  if (e instanceof ConversionError && e.message.startsWith('line: ')) return new LineError('InvalidJSON', e.message.slice(6))
-  return new LineError(e && e.code === 'InvalidItem' ? 'InvalidItem' : 'InvalidJSON', e && e.message !== undefined ? e.message : String(e))
+  if (e instanceof SyntaxError) return new LineError('InvalidLine', `invalid JSON: ${e.message}`)
+  if (e instanceof ConversionError && e.message.startsWith('line: ')) return new LineError('InvalidLine', e.message.slice(6))
+  return new LineError(e && e.code === 'InvalidItem' ? 'InvalidItem' : 'InvalidLine', e && e.message !== undefined ? e.message : String(e))
 }
 
 // Blank lines (a trailing newline, separators) are skipped, not reported.

@@ -1,0 +1,663 @@
+'use strict'
+// The CLI's pieces without the native addon: exact-number JSON parsing, DynamoDB JSON both ways, argument
+// validation, progress formatting, the dead-letter file, and main()'s bookkeeping (line numbers, dead letters,
+// summary, exit codes, SIGINT) against a fake BatchWriter. NumberValue is a stand-in with the same surface.
+
+const { describe, it, beforeEach, afterEach } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { Readable, Writable } = require('node:stream')
+
+const { parseJsonExact, createLineParser, needsExact, canonical, pickMarker, LineError } = require('../lib/cli/lines.js')
+const { createDdbJson, unwrapRecord } = require('../lib/cli/ddb-json.js')
+const { parseCommandLine, parseKeySpec, UsageError } = require('../lib/cli/args.js')
+const { Progress, RateMeter, formatStatus, estimate, duration } = require('../lib/cli/progress.js')
+const { DeadLetterFile } = require('../lib/cli/dead-letter.js')
+const { main } = require('../lib/cli/main.js')
+
+class NumberValue {
+  constructor(v) {
+    const t = String(v).trim()
+    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t) || Math.abs(Number(t)) >= 1e126) {
+      const e = new TypeError(`${JSON.stringify(t)} is not a valid DynamoDB number`)
+      e.code = 'InvalidItem'
+      throw e
+    }
+    this.value = t
+  }
+  toString() {
+    return this.value
+  }
+  toJSON() {
+    return this.value
+  }
+}
+const nv = (t) => new NumberValue(t)
+const ddb = createDdbJson(NumberValue)
+
+describe('exact numbers in JSON lines', () => {
+  it('lines without long or exponent literals are plain JSON.parse', () => {
+    const line = '{"pk":"a","n":42,"f":-0.5,"big":123456789012345,"l":[1,2.25,{"x":null}],"t":true}'
+    assert.deepEqual(parseJsonExact(line, NumberValue), JSON.parse(line))
+  })
+
+  it('literals a double would round become NumberValue with their original text', () => {
+    const v = parseJsonExact('{"a":12345678901234567890,"b":0.1000000000000000000001,"c":[-98765432109876543210.5]}', NumberValue)
+    assert.ok(v.a instanceof NumberValue)
+    assert.equal(v.a.value, '12345678901234567890')
+    assert.equal(v.b.value, '0.1000000000000000000001')
+    assert.equal(v.c[0].value, '-98765432109876543210.5')
+  })
+
+  it('keeps numbers a double carries exactly, including long texts and exponents', () => {
+    const v = parseJsonExact('{"a":1.5e3,"b":9007199254740991,"c":0.12345678901234,"d":1.000000000000000,"e":25E-2}', NumberValue)
+    assert.deepEqual(v, { a: 1500, b: 9007199254740991, c: 0.12345678901234, d: 1, e: 0.25 })
+  })
+
+  it('integers beyond the safe range are NumberValue even when the double is exact (the writer refuses them as numbers)', () => {
+    const v = parseJsonExact('{"a":1e20,"b":9007199254740993,"c":-9007199254740992}', NumberValue)
+    assert.equal(v.a.value, '1e20')
+    assert.equal(v.b.value, '9007199254740993')
+    assert.equal(v.c.value, '-9007199254740992')
+  })
+
+  it('digits inside strings, escaped quotes and keys are left alone', () => {
+    const line = '{"s":"12345678901234567890","q":"say \\"1e99\\" \\\\","n":12345678901234567890,"k12345678901234567":1}'
+    const v = parseJsonExact(line, NumberValue)
+    assert.equal(v.s, '12345678901234567890')
+    assert.equal(v.q, 'say "1e99" \\')
+    assert.equal(v.n.value, '12345678901234567890')
+    assert.equal(v.k12345678901234567, 1)
+  })
+
+  it('picks a marker no string of the line can contain', () => {
+    const line = '{"a":"\\u0001x","b":"\\u0002","n":12345678901234567890}'
+    assert.equal(pickMarker(line), 3)
+    const v = parseJsonExact(line, NumberValue)
+    assert.deepEqual([v.a, v.b, v.n.value], ['\u0001x', '\u0002', '12345678901234567890'])
+    assert.equal(pickMarker('{"a":"\\U0001\\u0002"}'), 3) // escapes are case-insensitive
+  })
+
+  it('syntax errors read as JSON.parse reports the original line', () => {
+    const bad = '{"n":12345678901234567890,}'
+    let expected
+    try {
+      JSON.parse(bad)
+    } catch (e) {
+      expected = e.message
+    }
+    assert.throws(() => parseJsonExact(bad, NumberValue), { name: 'SyntaxError', message: expected })
+  })
+
+  it('numbers DynamoDB cannot hold fail with code InvalidItem', () => {
+    assert.throws(() => parseJsonExact('{"n":1e400}', NumberValue), { code: 'InvalidItem' })
+  })
+
+  it('canonical and needsExact compare decimal values', () => {
+    assert.equal(canonical('1.50'), canonical('15e-1'))
+    assert.equal(canonical('-0.000'), '0')
+    assert.equal(canonical('100'), '1e2')
+    assert.equal(needsExact('0.1'), false)
+    assert.equal(needsExact('12345678901234567'), true)
+    assert.equal(needsExact('1e-7'), false)
+    assert.equal(needsExact('1.0000000000000001'), true)
+  })
+})
+
+describe('line parsers', () => {
+  const json = createLineParser({ format: 'json', NumberValue })
+  const dj = createLineParser({ format: 'ddb-json', NumberValue })
+
+  it('json: an object per line; anything else is an InvalidLine LineError', () => {
+    assert.deepEqual(json('{"pk":"a"}'), { pk: 'a' })
+    for (const bad of ['[1]', '"x"', 'null', '{"pk":', 'nope']) {
+      assert.throws(() => json(bad), (e) => e instanceof LineError && e.reason === 'InvalidLine')
+    }
+    assert.throws(() => json('{"n":1e400}'), (e) => e instanceof LineError && e.reason === 'InvalidItem')
+  })
+
+  it('ddb-json: every type converts to the marshalling values', () => {
+    const line = JSON.stringify({
+      pk: { S: 'a' },
+      n: { N: '12345678901234567890.5' },
+      b: { B: Buffer.from('hi').toString('base64') },
+      ss: { SS: ['x', 'y'] },
+      ns: { NS: ['1', '2.5'] },
+      bs: { BS: [Buffer.from([1]).toString('base64')] },
+      m: { M: { in: { L: [{ S: 's' }, { NULL: true }, { BOOL: false }] } } },
+      nul: { NULL: true },
+      t: { BOOL: true },
+    })
+    const item = dj(line)
+    assert.equal(item.pk, 'a')
+    assert.equal(item.n.value, '12345678901234567890.5')
+    assert.deepEqual(item.b, Buffer.from('hi'))
+    assert.deepEqual(item.ss, new Set(['x', 'y']))
+    assert.deepEqual([...item.ns].map(String), ['1', '2.5'])
+    assert.deepEqual([...item.bs], [Buffer.from([1])])
+    assert.deepEqual(item.m, { in: ['s', null, false] })
+    assert.equal(item.nul, null)
+    assert.equal(item.t, true)
+  })
+
+  it('ddb-json: S3-export wrappers and dead-letter records are unwrapped', () => {
+    assert.deepEqual(dj('{"Item":{"pk":{"S":"a"}}}'), { pk: 'a' })
+    assert.deepEqual(dj('{"line":3,"reason":"Throttled","message":"m","item":{"pk":{"S":"b"}}}'), { pk: 'b' })
+    // an item whose only attribute is named Item / item is not a wrapper
+    assert.deepEqual(dj('{"Item":{"S":"x"}}'), { Item: 'x' })
+    assert.deepEqual(dj('{"Item":{"M":{"pk":{"S":"a"}}}}'), { Item: { pk: 'a' } })
+    assert.deepEqual(dj('{"item":{"S":"x"},"line":{"N":"1"}}'), { item: 'x', line: nv('1') })
+  })
+
+  it('ddb-json: errors name the path and keep the DynamoDB JSON for the dead-letter file', () => {
+    assert.throws(
+      () => dj('{"pk":{"S":"a"},"m":{"M":{"x y":{"L":[{"N":"abc"}]}}}}'),
+      (e) =>
+        e.reason === 'InvalidItem' &&
+        e.message.startsWith('item.m["x y"][0]: ') &&
+        e.ddbItem.m.M['x y'].L[0].N === 'abc',
+    )
+    assert.throws(() => dj('{"pk":{"S":"a","N":"1"}}'), /item\.pk: expected exactly one type key/)
+    assert.throws(() => dj('{"pk":"a"}'), /item\.pk: expected an attribute value/)
+    assert.throws(() => dj('{"b":{"B":"not base64!"}}'), /item\.b: binary must be base64/)
+    assert.throws(() => dj('{"n":{"N":5}}'), /item\.n: a number must be given as a string/)
+    assert.throws(() => dj('{"x":{"NULL":false}}'), /NULL must hold true/)
+    assert.throws(() => dj('[]'), (e) => e.reason === 'InvalidLine')
+    assert.throws(
+      () => dj('{"line":1,"reason":"InvalidLine","message":"m","item":null,"raw":"{oops"}'),
+      (e) => e.reason === 'InvalidLine' && e.raw === '{oops' && /has no item/.test(e.message),
+    )
+  })
+})
+
+describe('DynamoDB JSON from JS values', () => {
+  it('round-trips every type', () => {
+    const item = {
+      pk: 'a',
+      n: 5,
+      big: nv('12345678901234567890'),
+      bi: 10n,
+      b: Buffer.from([0, 255]),
+      u8: new Uint8Array([7]),
+      ss: new Set(['x']),
+      ns: new Set([1, nv('2')]),
+      bs: new Set([Buffer.from('z')]),
+      l: [null, true, 'x', [1]],
+      m: { deep: { v: 'w' } },
+      map: new Map([['k', 'v']]),
+    }
+    const d = ddb.toItem(item)
+    assert.deepEqual(d, {
+      pk: { S: 'a' },
+      n: { N: '5' },
+      big: { N: '12345678901234567890' },
+      bi: { N: '10' },
+      b: { B: 'AP8=' },
+      u8: { B: 'Bw==' },
+      ss: { SS: ['x'] },
+      ns: { NS: ['1', '2'] },
+      bs: { BS: ['eg=='] },
+      l: { L: [{ NULL: true }, { BOOL: true }, { S: 'x' }, { L: [{ N: '1' }] }] },
+      m: { M: { deep: { M: { v: { S: 'w' } } } } },
+      map: { M: { k: { S: 'v' } } },
+    })
+    const back = ddb.fromItem(JSON.parse(JSON.stringify(d)))
+    assert.equal(back.big.value, '12345678901234567890')
+    assert.deepEqual(back.b, Buffer.from([0, 255]))
+    assert.deepEqual(back.m, { deep: { v: 'w' } })
+  })
+
+  it('a "__proto__" attribute stays an attribute', () => {
+    const item = ddb.fromItem(JSON.parse('{"__proto__":{"S":"x"},"pk":{"S":"a"}}'))
+    assert.equal(Object.getPrototypeOf(item), Object.prototype)
+    assert.deepEqual(Object.keys(item), ['__proto__', 'pk'])
+    assert.deepEqual(ddb.toItem(item), JSON.parse('{"__proto__":{"S":"x"},"pk":{"S":"a"}}'))
+  })
+
+  it('refuses what has no DynamoDB JSON form', () => {
+    assert.throws(() => ddb.toItem({ s: new Set(['a', 1]) }), /item\.s\[1\]: a set must hold only/)
+    assert.throws(() => ddb.toItem({ u: undefined }), /item\.u: undefined/)
+    assert.throws(() => ddb.toItem({ n: NaN }), /item\.n: NaN/)
+    assert.deepEqual(ddb.toItem({ e: new Set() }), { e: { SS: [] } })
+  })
+
+  it('unwrapRecord leaves plain items alone', () => {
+    const o = { pk: { S: 'a' } }
+    assert.equal(unwrapRecord(o), o)
+  })
+})
+
+describe('arguments', () => {
+  const cwd = '/data'
+  const parse = (...a) => parseCommandLine(a, { cwd })
+  const usage = (args, re) => assert.throws(() => parse(...args), (e) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message))
+
+  it('defaults', () => {
+    const c = parse('import', 'items.jsonl', '--table', 'users')
+    assert.equal(c.command, 'import')
+    assert.equal(c.input, '/data/items.jsonl')
+    assert.equal(c.format, 'json')
+    assert.equal(c.failedOut, '/data/items.jsonl.failed.jsonl')
+    assert.equal(c.statusIntervalMs, 5000)
+    assert.equal(c.concurrency, undefined)
+    assert.equal(c.quiet, false)
+    assert.equal(parse('delete', '-', '-t', 'users').failedOut, '/data/dynabatch-failed.jsonl')
+    assert.equal(parse('delete', '-', '-t', 'users').input, '-')
+  })
+
+  it('every option', () => {
+    const c = parse(
+      'delete', 'k.jsonl', '--table=users', '-f', 'ddb-json', '--endpoint', 'http://127.0.0.1:8000', '--region', 'eu-west-1',
+      '--profile', 'p', '--concurrency', '4', '--adaptive', '500', '--max-retries', '0', '--flush-amount', '10',
+      '--create-table', 'pk:s,sk:N', '--failed-out', 'out/f.jsonl', '--status-interval', '0.5', '-q', '--json',
+    )
+    assert.deepEqual(
+      { ...c },
+      {
+        command: 'delete',
+        input: '/data/k.jsonl',
+        table: 'users',
+        format: 'ddb-json',
+        endpoint: 'http://127.0.0.1:8000',
+        region: 'eu-west-1',
+        profile: 'p',
+        concurrency: 4,
+        rateLimit: undefined,
+        adaptive: 500,
+        maxRetries: 0,
+        flushAmount: 10,
+        createTable: { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'N' } },
+        failedOut: '/data/out/f.jsonl',
+        statusIntervalMs: 500,
+        quiet: true,
+        json: true,
+      },
+    )
+    assert.deepEqual(parse('--help'), { help: true })
+    assert.deepEqual(parse('-v'), { version: true })
+  })
+
+  it('usage errors', () => {
+    usage([], /missing command/)
+    usage(['load', 'f', '-t', 'users'], /unknown command "load"/)
+    usage(['import', '-t', 'users'], /needs an input file/)
+    usage(['import', 'a', 'b', '-t', 'users'], /unexpected argument "b"/)
+    usage(['import', 'f'], /--table is required/)
+    usage(['import', 'f', '-t', ''], /--table is required/)
+    usage(['import', 'f', '-t', 'users', '--bogus'], /Unknown option '--bogus'/)
+    usage(['import', 'f', '-t', 'users', '--format', 'csv'], /--format must be json or ddb-json/)
+    usage(['import', 'f', '-t', 'users', '--endpoint', 'localhost:8000'], /--endpoint must be an http\(s\) URL/)
+    usage(['import', 'f', '-t', 'users', '--concurrency', '0'], /--concurrency must be between 1 and 1000/)
+    usage(['import', 'f', '-t', 'users', '--concurrency', '2.5'], /--concurrency must be a whole number/)
+    usage(['import', 'f', '-t', 'users', '--flush-amount', '26'], /--flush-amount must be between 1 and 25/)
+    usage(['import', 'f', '-t', 'users', '--rate-limit', '0'], /--rate-limit must be a positive number/)
+    usage(['import', 'f', '-t', 'users', '--adaptive', '1e3x'], /--adaptive must be a positive number/)
+    usage(['import', 'f', '-t', 'users', '--rate-limit', '10', '--adaptive', '10'], /either --rate-limit or --adaptive/)
+    usage(['import', 'f', '-t', 'users', '--failed-out', 'f'], /must not be the input/)
+    usage(['import', 'f', '-t', 'users', '--status-interval', '0'], /--status-interval must be a positive number/)
+  })
+
+  it('--create-table specs', () => {
+    assert.deepEqual(parseKeySpec('pk:S'), { partitionKey: { name: 'pk', type: 'S' } })
+    assert.deepEqual(parseKeySpec('a:b:B'), { partitionKey: { name: 'a:b', type: 'B' } })
+    for (const bad of ['pk', 'pk:X', ':S', 'pk:S,', 'a:S,b:S,c:S', 'pk:S,pk:N']) {
+      assert.throws(() => parseKeySpec(bad), UsageError, bad)
+    }
+  })
+})
+
+describe('progress', () => {
+  it('status line with percent and ETA when the size is known', () => {
+    const s = { read: 1000, written: 500, failed: 2, invalid: 1, wcu: 500, rate: 250, elapsedMs: 2000, bytesRead: 50_000, totalBytes: 100_000 }
+    // 1000 lines in half the bytes -> about 2000 items; 502 done (failed includes the invalid one)
+    assert.equal(formatStatus(s), '0:02 1,000 read, 500 written, 2 failed (1 invalid), 250 items/s, 500 WCU, 25.1%, ETA 0:06')
+    assert.equal(
+      formatStatus({ read: 10, written: 10, failed: 0, invalid: 0, wcu: 12.5, rate: 5, elapsedMs: 3_723_000 }),
+      '1:02:03 10 read, 10 written, 5 items/s, 12.5 WCU',
+    )
+    assert.equal(estimate({ read: 10, done: 10, bytesRead: 100, totalBytes: 100, rate: 1 }).percent, 100)
+    assert.equal(estimate({ read: 10, done: 5, bytesRead: 0, totalBytes: 100, rate: 1 }), undefined)
+    assert.equal(duration(59_600), '1:00')
+  })
+
+  it('rate over a sliding window', () => {
+    const m = new RateMeter(1000)
+    m.sample(0, 0)
+    assert.equal(m.sample(500, 100), 200)
+    assert.equal(m.sample(1000, 300), 300)
+    assert.equal(m.sample(2000, 300), 0) // nothing in the last second
+  })
+
+  function sink(extra = {}) {
+    const out = []
+    return Object.assign({ out, write: (t) => out.push(t) }, extra)
+  }
+
+  it('TTY: redraws one line in place, truncated to the terminal, cleared for messages and at the end', () => {
+    let t = 0
+    const stream = sink({ columns: 30 })
+    const p = new Progress({ stream, tty: true, now: () => t, sample: () => ({ read: 5, written: 4, failed: 0, invalid: 0, wcu: 4 }) })
+    t = 1000
+    p.render()
+    assert.match(stream.out[0], /^\r0:01 5 read, 4 written, \d+ ite\x1b\[K$/)
+    assert.equal(stream.out[0].length, '\r'.length + 29 + '\x1b[K'.length)
+    p.log('a message')
+    assert.deepEqual(stream.out.slice(1), ['\r\x1b[K', 'a message\n'])
+    p.render()
+    p.stop()
+    assert.equal(stream.out.at(-1), '\r\x1b[K')
+  })
+
+  it('not a TTY: plain lines at the status interval', async () => {
+    const stream = sink()
+    const p = new Progress({ stream, tty: false, intervalMs: 20, sample: () => ({ read: 1, written: 1, failed: 0, invalid: 0, wcu: 1 }) })
+    assert.equal(p.intervalMs, 20)
+    p.start()
+    await new Promise((r) => setTimeout(r, 70))
+    p.stop()
+    assert.ok(stream.out.length >= 2)
+    assert.ok(stream.out.every((l) => /^0:00 1 read, 1 written, \d+ items\/s, 1\.0 WCU\n$/.test(l)))
+  })
+
+  it('a disabled progress never starts', () => {
+    const stream = sink()
+    const p = new Progress({ stream, tty: true, enabled: false, sample: () => assert.fail() })
+    p.start()
+    p.stop()
+    assert.deepEqual(stream.out, [])
+  })
+})
+
+describe('dead-letter file', () => {
+  let dir
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dynabatch-cli-'))
+  })
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  it('is created on the first record only, and holds one JSON line per record', () => {
+    const f = path.join(dir, 'x.failed.jsonl')
+    const d = new DeadLetterFile(f)
+    d.close()
+    assert.equal(fs.existsSync(f), false)
+    assert.equal(d.created, false)
+    d.write({ line: 1, reason: 'R', message: 'm', item: { pk: { S: 'a' } } })
+    for (let i = 0; i < 3000; i++) d.write({ line: i + 2, reason: 'R', message: 'x'.repeat(50), item: null })
+    d.close()
+    const lines = fs.readFileSync(f, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))
+    assert.equal(lines.length, 3001)
+    assert.deepEqual(lines[0], { line: 1, reason: 'R', message: 'm', item: { pk: { S: 'a' } } })
+    assert.equal(lines[3000].line, 3001)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// main() against a fake package: what the CLI does with what the writer says.
+
+function makeFakeLib(behaviour = {}) {
+  const state = { writers: [], items: [], created: [], tables: new Set(behaviour.tables || ['users']) }
+  class DynamoDBClient {
+    constructor(options) {
+      state.clientOptions = options
+    }
+    async createTable(table, options) {
+      state.created.push([table, options])
+      if (state.tables.has(table)) throw Object.assign(new Error('Table already exists'), { code: 'ResourceInUseException' })
+      state.tables.add(table)
+      return { tableName: table, status: 'ACTIVE', ...options }
+    }
+    async describeTable(table) {
+      if (!state.tables.has(table)) throw Object.assign(new Error('not found'), { code: 'ResourceNotFoundException' })
+      return { tableName: table, status: 'ACTIVE', partitionKey: { name: 'pk', type: 'S' } }
+    }
+  }
+  class BatchWriteError extends Error {
+    constructor(failed) {
+      super(`${failed.length} items could not be written`)
+      this.code = 'BatchWriteFailed'
+      this.failed = failed
+    }
+  }
+  class BatchWriter {
+    constructor(client, table, options) {
+      this.table = table
+      this.options = options
+      this.queue = [] // [operation, item]
+      this.invalid = []
+      this.waiters = []
+      this.puts = 0
+      this.deletes = 0
+      this.closed = false
+      this.aborted = false
+      options.signal.addEventListener('abort', () => {
+        this.aborted = true
+        this.waiters.splice(0).forEach((r) => r()) // like waitForRoom: room is made on abort
+      })
+      state.writers.push(this)
+    }
+    push(op, item) {
+      if (this.closed || this.aborted) return Promise.reject(Object.assign(new Error('closed'), { code: 'WriterClosed' }))
+      if (typeof item.pk !== 'string') {
+        const e = Object.assign(new TypeError(`item.pk: key attribute must be of type S, got ${typeof item.pk}`), { code: 'InvalidItem' })
+        this.invalid.push({ operation: op, item, reason: 'InvalidItem', message: e.message, attempts: 0 })
+        return Promise.reject(e)
+      }
+      this.queue.push([op, item])
+      state.items.push(item)
+      if (behaviour.blockAfter !== undefined && this.queue.length >= behaviour.blockAfter) {
+        if (behaviour.onBlocked) setImmediate(behaviour.onBlocked)
+        return new Promise((r) => this.waiters.push(r))
+      }
+      return Promise.resolve()
+    }
+    put(item) {
+      return this.push('put', item)
+    }
+    delete(key) {
+      return this.push('delete', key)
+    }
+    async close() {
+      this.closed = true
+      const failed = this.invalid.splice(0)
+      for (const [op, item] of this.queue.splice(0)) {
+        if (this.aborted) failed.push({ operation: op, item, reason: 'Aborted', message: 'aborted', attempts: 0 })
+        else if (behaviour.failPk && behaviour.failPk.has(item.pk)) {
+          failed.push({ operation: op, item, reason: 'ValidationException', message: 'too big', attempts: 1 })
+        } else if (op === 'put') this.puts++
+        else this.deletes++
+      }
+      if (failed.length) throw new BatchWriteError(failed)
+      return {}
+    }
+    get metrics() {
+      return {
+        putsWritten: this.puts,
+        deletesWritten: this.deletes,
+        failed: 0,
+        requests: Math.ceil((this.puts + this.deletes) / 25),
+        retries: 0,
+        throttles: 0,
+        consumedWcu: this.puts + this.deletes,
+        accepted: 0,
+        inFlight: 0,
+      }
+    }
+  }
+  const lib = { DynamoDBClient, BatchWriter, BatchWriteError, NumberValue, FixedRate: class {}, AdaptiveRate: class {} }
+  return { lib, state }
+}
+
+function capture() {
+  let text = ''
+  const s = new Writable({
+    write(chunk, enc, cb) {
+      text += chunk
+      cb()
+    },
+  })
+  Object.defineProperty(s, 'text', { get: () => text })
+  return s
+}
+
+describe('main() with a fake writer', () => {
+  let dir
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dynabatch-main-'))
+  })
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  async function run(args, { lib, stdin, signals } = {}) {
+    const stdout = capture()
+    const stderr = capture()
+    const code = await main(args, {
+      cwd: dir,
+      stdout,
+      stderr,
+      stdin,
+      isTTY: false,
+      loadLib: () => lib,
+      onSignal: (sig, fn) => {
+        if (signals) signals[sig] = fn
+        return () => {}
+      },
+      exitNow: (c) => {
+        if (signals) signals.exited = c
+      },
+    })
+    return { code, out: stdout.text, err: stderr.text }
+  }
+
+  function deadLetters(file) {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))
+  }
+
+  it('good, bad and refused lines: counts, line numbers, dead letters, exit 1', async () => {
+    const { lib, state } = makeFakeLib({ failPk: new Set(['f']) })
+    const input = path.join(dir, 'in.jsonl')
+    fs.writeFileSync(input, ['\uFEFF{"pk":"a","n":12345678901234567890}', '', '{oops', '{"pk":5}', '{"pk":"b"}', '{"pk":"f","v":[1]}', '[]'].join('\n'))
+    const r = await run(['import', 'in.jsonl', '-t', 'users', '--json'], { lib })
+    assert.equal(r.code, 1)
+    const s = JSON.parse(r.out)
+    assert.deepEqual(
+      { read: s.read, written: s.written, failed: s.failed, invalidLines: s.invalidLines, failedOut: s.failedOut },
+      { read: 6, written: 2, failed: 4, invalidLines: 3, failedOut: `${input}.failed.jsonl` },
+    )
+    assert.deepEqual(s.reasons, { InvalidLine: 2, InvalidItem: 1, ValidationException: 1 })
+    assert.equal(state.writers[0].options.keySchema.partitionKey.name, 'pk')
+    assert.equal(state.writers[0].puts, 2)
+    assert.ok(state.items[0].n instanceof NumberValue, 'the BOM is dropped and the number kept exact')
+    assert.equal(state.items[0].n.value, '12345678901234567890')
+    const dl = deadLetters(`${input}.failed.jsonl`)
+    assert.deepEqual(
+      dl.map((d) => [d.line, d.reason]),
+      [
+        [3, 'InvalidLine'],
+        [4, 'InvalidItem'],
+        [7, 'InvalidLine'],
+        [6, 'ValidationException'],
+      ],
+    )
+    assert.deepEqual(dl[0], { line: 3, operation: 'put', reason: 'InvalidLine', message: dl[0].message, attempts: 0, item: null, raw: '{oops' })
+    assert.match(dl[0].message, /^invalid JSON: /)
+    assert.deepEqual(dl[3], { line: 6, operation: 'put', reason: 'ValidationException', message: 'too big', attempts: 1, item: dl[3].item })
+    assert.deepEqual(dl[1].item, { pk: { N: '5' } })
+    assert.deepEqual(dl[3].item, { pk: { S: 'f' }, v: { L: [{ N: '1' }] } })
+    assert.match(r.err, /line 3: invalid JSON: /)
+    assert.match(r.err, /line 4: item\.pk: key attribute/)
+  })
+
+  it('the dead-letter file re-runs with --format ddb-json', async () => {
+    const { lib, state } = makeFakeLib()
+    const dl = path.join(dir, 'in.jsonl.failed.jsonl')
+    fs.writeFileSync(dl, JSON.stringify({ line: 6, reason: 'Throttled', message: 'm', item: { pk: { S: 'f' }, n: { N: '12345678901234567890' } } }) + '\n')
+    const r = await run(['import', dl, '-t', 'users', '-f', 'ddb-json', '-q'], { lib })
+    assert.equal(r.code, 0)
+    assert.equal(r.err, '')
+    assert.equal(state.writers[0].puts, 1)
+    assert.equal(fs.existsSync(`${dl}.failed.jsonl`), false)
+  })
+
+  it('a clean run: human summary, no dead-letter file, exit 0; delete from stdin', async () => {
+    const { lib, state } = makeFakeLib()
+    const stdin = Readable.from(['{"pk":"a"}\n{"pk":', '"b","x":1}\n'])
+    const r = await run(['delete', '-', '-t', 'users'], { lib, stdin })
+    assert.equal(r.code, 0)
+    assert.equal(state.writers[0].deletes, 2)
+    assert.match(r.err, /dynabatch delete users: 2 items read, 2 written, 0 failed in /)
+    assert.equal(fs.existsSync(path.join(dir, 'dynabatch-failed.jsonl')), false)
+  })
+
+  it('a read error stops reading, keeps what was read, exits 1', async () => {
+    const { lib, state } = makeFakeLib()
+    let sent = false
+    const stdin = new Readable({
+      read() {
+        if (!sent) {
+          sent = true
+          this.push('{"pk":"a"}\n{"pk":"b"}\n')
+        } else setImmediate(() => this.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })))
+      },
+    })
+    const r = await run(['import', '-', '-t', 'users', '--json'], { lib, stdin })
+    assert.equal(r.code, 1)
+    assert.match(r.err, /reading stdin failed: EIO/)
+    assert.equal(state.writers[0].puts, 2)
+    assert.equal(JSON.parse(r.out).written, 2)
+  })
+
+  it('--create-table creates the table, or goes on when it exists', async () => {
+    const { lib, state } = makeFakeLib({ tables: [] })
+    fs.writeFileSync(path.join(dir, 'a.jsonl'), '{"pk":"a"}\n')
+    const r = await run(['import', 'a.jsonl', '-t', 'fresh', '--create-table', 'pk:S'], { lib })
+    assert.equal(r.code, 0)
+    assert.match(r.err, /created table fresh/)
+    const again = await run(['import', 'a.jsonl', '-t', 'fresh', '--create-table', 'pk:S', '--json'], { lib })
+    assert.equal(again.code, 0)
+    assert.equal(state.created.length, 2)
+  })
+
+  it('a missing table, a missing input and a missing output directory', async () => {
+    const { lib } = makeFakeLib()
+    fs.writeFileSync(path.join(dir, 'a.jsonl'), '{"pk":"a"}\n')
+    const r = await run(['import', 'a.jsonl', '-t', 'nosuch'], { lib })
+    assert.equal(r.code, 1)
+    assert.match(r.err, /table nosuch does not exist/)
+    assert.equal((await run(['import', 'none.jsonl', '-t', 'users'], { lib })).code, 2)
+    assert.equal((await run(['import', 'a.jsonl', '-t', 'users', '--failed-out', 'no/dir/f'], { lib })).code, 2)
+    assert.equal((await run(['import', 'a.jsonl', '-t', 'users', '--flush-amount', 'x'], { lib })).code, 2)
+  })
+
+  it('SIGINT: stops reading, unsent items go to the dead-letter file, exit 130; a second SIGINT exits at once', async () => {
+    const signals = {}
+    const { lib, state } = makeFakeLib({ blockAfter: 5, onBlocked: () => signals.SIGINT() })
+    const input = path.join(dir, 'many.jsonl')
+    fs.writeFileSync(input, Array.from({ length: 1000 }, (_, i) => JSON.stringify({ pk: `k${i}` })).join('\n'))
+    const r = await run(['import', 'many.jsonl', '-t', 'users', '--json'], { lib, signals })
+    assert.equal(r.code, 130)
+    const s = JSON.parse(r.out)
+    assert.equal(s.interrupted, true)
+    assert.equal(s.read, 5)
+    assert.equal(s.failed, 5)
+    assert.deepEqual(
+      deadLetters(`${input}.failed.jsonl`).map((d) => [d.line, d.reason, d.item.pk.S]),
+      [0, 1, 2, 3, 4].map((i) => [i + 1, 'Aborted', `k${i}`]),
+    )
+    assert.equal(state.writers[0].aborted, true)
+    signals.SIGINT()
+    assert.equal(signals.exited, 130)
+  })
+
+  it('--help, --version and usage errors need no addon', async () => {
+    const noLib = () => assert.fail('loaded the addon')
+    const h = await main(['--help'], { stdout: capture(), stderr: capture(), loadLib: noLib })
+    assert.equal(h, 0)
+    const out = capture()
+    assert.equal(await main(['--version'], { stdout: out, stderr: capture(), loadLib: noLib }), 0)
+    assert.equal(out.text, `${require('../package.json').version}\n`)
+    const err = capture()
+    assert.equal(await main(['import'], { stdout: capture(), stderr: err, loadLib: noLib }), 2)
+    assert.match(err.text, /needs an input file.*\n.*--help/)
+  })
+})

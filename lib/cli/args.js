@@ -1,0 +1,187 @@
+'use strict'
+// Command-line parsing and validation for bin/dynabatch.js. Every mistake is a UsageError (exit code 2) with a
+// message that names the option, so nothing reaches DynamoDB with a half-understood configuration.
+
+const path = require('node:path')
+const { parseArgs } = require('node:util')
+
+class UsageError extends Error {
+  constructor(message) {
+    super(message)
+    this.name = 'UsageError'
+    this.exitCode = 2
+  }
+}
+
+const USAGE = `Usage:
+  dynabatch import <file | -> --table <name> [options]   put every line's item
+  dynabatch delete <file | -> --table <name> [options]   delete every line's key (a whole item works too)
+
+Input is JSON Lines, one item per line; "-" reads stdin. Numbers are kept exact (a literal a double
+would round becomes a DynamoDB number with its exact text).
+
+Options:
+  -t, --table <name>          the table (required)
+  -f, --format <fmt>          json (default) or ddb-json: DynamoDB JSON ({"pk":{"S":"a"}}), S3-export lines
+                              ({"Item":{...}}) or dynabatch dead-letter records
+      --endpoint <url>        DynamoDB endpoint (DynamoDB Local, dynalite, LocalStack...)
+      --region <region>       AWS region (default: the AWS configuration chain)
+      --profile <name>        named profile from the AWS config files
+      --concurrency <n>       concurrent BatchWriteItem requests (default 16)
+      --rate-limit <wcu>      at most <wcu> write capacity units per second
+      --adaptive <maxWcu>     a rate that halves on throttling and climbs back, up to <maxWcu>
+      --max-retries <n>       retries per item after its first attempt (default 10)
+      --flush-amount <n>      items per BatchWriteItem request, 1-25 (default 25)
+      --create-table <spec>   create the table (on-demand) if it does not exist: pk:S[,sk:N] (types S, N, B)
+      --failed-out <path>     dead-letter file for what could not be written (default: <input>.failed.jsonl,
+                              dynabatch-failed.jsonl for stdin); created only when something failed
+      --status-interval <s>   seconds between status lines when stderr is not a terminal (default 5)
+  -q, --quiet                 print nothing but errors
+      --json                  print a JSON summary on stdout (and no progress)
+  -h, --help                  print this help
+  -v, --version               print the version
+
+Failed items and bad lines go to the dead-letter file as JSON Lines
+  {"line": 12, "operation": "put", "reason": "...", "message": "...", "attempts": 1, "item": {...DynamoDB JSON...}}
+(a line that is not JSON has "item": null and its text in "raw"). Re-run them with:
+  dynabatch import <file>.failed.jsonl --format ddb-json --table <name>
+
+Exit codes: 0 everything written, 1 something failed, 2 usage error, 130 interrupted.
+`
+
+const OPTIONS = {
+  table: { type: 'string', short: 't' },
+  format: { type: 'string', short: 'f' },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  concurrency: { type: 'string' },
+  'rate-limit': { type: 'string' },
+  adaptive: { type: 'string' },
+  'max-retries': { type: 'string' },
+  'flush-amount': { type: 'string' },
+  'create-table': { type: 'string' },
+  'failed-out': { type: 'string' },
+  'status-interval': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+}
+
+const COMMANDS = new Set(['import', 'delete'])
+
+function integer(name, text, min, max) {
+  if (text === undefined) return undefined
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(text)}`)
+  const n = Number(text)
+  if (n < min || (max !== undefined && n > max)) {
+    throw new UsageError(`--${name} must be ${max === undefined ? `at least ${min}` : `between ${min} and ${max}`}, got ${n}`)
+  }
+  return n
+}
+
+function positive(name, text) {
+  if (text === undefined) return undefined
+  const n = /^\s*(\d+\.?\d*|\.\d+)\s*$/.test(text) ? Number(text) : NaN
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(text)}`)
+  return n
+}
+
+/** "pk:S" or "pk:S,sk:N" -> { partitionKey: { name, type }, sortKey? } */
+function parseKeySpec(spec) {
+  const parts = spec.split(',').map((p) => p.trim())
+  if (parts.length > 2 || parts.some((p) => p === '')) {
+    throw new UsageError(`--create-table takes pk:T or pk:T,sk:T with T one of S, N, B; got ${JSON.stringify(spec)}`)
+  }
+  const attrs = parts.map((p) => {
+    const at = p.lastIndexOf(':') // names may hold a colon; the type never does
+    const name = at > 0 ? p.slice(0, at) : ''
+    const type = at > 0 ? p.slice(at + 1).toUpperCase() : ''
+    if (!name || !['S', 'N', 'B'].includes(type)) {
+      throw new UsageError(`--create-table takes pk:T or pk:T,sk:T with T one of S, N, B; got ${JSON.stringify(spec)}`)
+    }
+    return { name, type }
+  })
+  if (attrs[1] && attrs[1].name === attrs[0].name) throw new UsageError('--create-table: the sort key must differ from the partition key')
+  return attrs[1] ? { partitionKey: attrs[0], sortKey: attrs[1] } : { partitionKey: attrs[0] }
+}
+
+/**
+ * argv (without node and the script) -> { help } | { version } | the run's configuration.
+ * `cwd` resolves paths. Throws UsageError.
+ */
+function parseCommandLine(argv, { cwd = process.cwd() } = {}) {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (e) {
+    // parseArgs' messages are clear ("Unknown option '--foo'", "Option '--table <value>' argument missing")
+    throw new UsageError(e.message.split('. To specify a positional argument')[0])
+  }
+  const v = parsed.values
+  if (v.help) return { help: true }
+  if (v.version) return { version: true }
+
+  const [command, input, ...extra] = parsed.positionals
+  if (command === undefined) throw new UsageError('missing command: import or delete')
+  if (!COMMANDS.has(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}: use import or delete`)
+  if (input === undefined) throw new UsageError(`${command} needs an input file, or - for stdin`)
+  if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])} (one input per run)`)
+
+  // Only emptiness is checked: DynamoDB also takes table ARNs, and emulators are laxer than its name rules.
+  if (v.table === undefined || v.table.trim() === '') throw new UsageError('--table is required')
+
+  const format = v.format === undefined ? 'json' : v.format
+  if (format !== 'json' && format !== 'ddb-json') throw new UsageError(`--format must be json or ddb-json, got ${JSON.stringify(format)}`)
+
+  if (v.endpoint !== undefined) {
+    let url
+    try {
+      url = new URL(v.endpoint)
+    } catch {
+      url = null
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new UsageError(`--endpoint must be an http(s) URL such as http://127.0.0.1:8000, got ${JSON.stringify(v.endpoint)}`)
+    }
+  }
+  for (const name of ['region', 'profile']) {
+    if (v[name] !== undefined && v[name].trim() === '') throw new UsageError(`--${name} must not be empty`)
+  }
+
+  const rateLimit = positive('rate-limit', v['rate-limit'])
+  const adaptive = positive('adaptive', v.adaptive)
+  if (rateLimit !== undefined && adaptive !== undefined) throw new UsageError('use either --rate-limit or --adaptive, not both')
+
+  const stdin = input === '-'
+  const inputPath = stdin ? null : path.resolve(cwd, input)
+  const failedOut = path.resolve(cwd, v['failed-out'] !== undefined ? v['failed-out'] : stdin ? 'dynabatch-failed.jsonl' : `${input}.failed.jsonl`)
+  if (v['failed-out'] !== undefined && v['failed-out'].trim() === '') throw new UsageError('--failed-out must not be empty')
+  // Writing the dead letters over the input would truncate what is being read.
+  if (inputPath !== null && failedOut === inputPath) throw new UsageError('--failed-out must not be the input file')
+
+  const statusInterval = positive('status-interval', v['status-interval'])
+
+  return {
+    command,
+    input: stdin ? '-' : inputPath,
+    table: v.table,
+    format,
+    endpoint: v.endpoint,
+    region: v.region,
+    profile: v.profile,
+    concurrency: integer('concurrency', v.concurrency, 1, 1000),
+    rateLimit,
+    adaptive,
+    maxRetries: integer('max-retries', v['max-retries'], 0, 1000),
+    flushAmount: integer('flush-amount', v['flush-amount'], 1, 25),
+    createTable: v['create-table'] === undefined ? undefined : parseKeySpec(v['create-table']),
+    failedOut,
+    statusIntervalMs: statusInterval === undefined ? 5000 : Math.round(statusInterval * 1000),
+    quiet: v.quiet === true,
+    json: v.json === true,
+  }
+}
+
+module.exports = { parseCommandLine, parseKeySpec, UsageError, USAGE }
