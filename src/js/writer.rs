@@ -222,7 +222,7 @@ impl NativeWriter {
 
   /// Accepts one put (`del` false) or delete. Returns status bits: 1 the writer is full (await
   /// `waitForRoom`), 2 written ids are waiting in `takeDone`.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn push(
     &self,
     id: f64,
@@ -237,7 +237,7 @@ impl NativeWriter {
 
   /// Accepts many operations encoded back to back, with ids `firstId`, `firstId + 1`… Returns the status
   /// bits and, for each rejected item, its index and message.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn push_many(
     &self,
     first_id: f64,
