@@ -6,7 +6,7 @@
 const { describe, it, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const { DynamoDBClient, BatchWriter, BatchWriteError, withBatch } = require('dynabatch')
-const { startFaultServer } = require('./helpers/fault-server.js')
+const { startFaultServer, DEFAULT_FAULTS } = require('./helpers/fault-server.js')
 const { clientOptions } = require('./helpers/dynalite.js')
 
 const TABLES = {
@@ -27,18 +27,7 @@ before(async () => {
 after(() => server.close())
 beforeEach(() => {
   server.reset()
-  server.setFaults({
-    unprocessedRate: 0,
-    throttleRate: 0,
-    errorRate: 0,
-    unavailableRate: 0,
-    resetRate: 0,
-    lostAnswerRate: 0,
-    hangRate: 0,
-    delayMs: 0,
-    capacityWcuPerSecond: 0,
-    failKeys: null,
-  })
+  server.setFaults({ ...DEFAULT_FAULTS })
 })
 
 function appliedPuts(key) {

@@ -123,9 +123,13 @@ impl Jitter for FixedJitter {
 fn engine(fake: &Arc<Fake>, cfg: impl FnOnce(&mut WriterConfig)) -> Engine {
   let mut c = WriterConfig::new("t");
   cfg(&mut c);
+  engine_over(Arc::new(FakeTransport(fake.clone())), c)
+}
+
+fn engine_over(transport: Arc<dyn Transport>, c: WriterConfig) -> Engine {
   Engine::new(
     c,
-    Arc::new(FakeTransport(fake.clone())),
+    transport,
     Arc::new(FixedJitter(1.0)),
     Arc::new(|f| {
       tokio::spawn(f);
@@ -424,19 +428,7 @@ async fn describe_table_is_retried_on_transient_errors() {
   }
   let fake = Fake::new(|_, _| Ok(vec![]));
   let flaky = Arc::new(Flaky(fake.clone(), AtomicUsize::new(0)));
-  let e = Engine::new(
-    WriterConfig::new("t"),
-    flaky.clone(),
-    Arc::new(FixedJitter(1.0)),
-    Arc::new(|f| {
-      tokio::spawn(f);
-    }),
-    Hooks {
-      observer: None,
-      client_totals: None,
-      limiter: None,
-    },
-  );
+  let e = engine_over(flaky.clone(), WriterConfig::new("t"));
   e.push(1.0, OpKind::Put, item("a", 1), 10).unwrap();
   let r = flush(&e).await;
   assert!(r.failures.is_empty(), "{:?}", r.failures);
