@@ -22,9 +22,12 @@ const RUNS = quick ? 1 : 3
 const STREAM_ITEMS = 1000000
 const DYNALITE_ITEMS = quick ? 5000 : 20000
 
-function runNode(args) {
+// pydynox runs from Python when it is installed (DYNABATCH_BENCH_PYTHON may name a virtualenv's python).
+const PYTHON = process.env.DYNABATCH_BENCH_PYTHON || 'python3'
+
+function runNode(args, command = process.execPath) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, args, { cwd: path.join(__dirname, '..'), env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' } })
+    const p = spawn(command, args, { cwd: path.join(__dirname, '..'), env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' } })
     let out = ''
     let err = ''
     p.stdout.on('data', (d) => (out += d))
@@ -37,9 +40,15 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 async function measure(peer, endpoint, n, inFlight) {
   const runs = []
-  for (let r = 0; r < RUNS; r++) runs.push(await runNode(['benchmark/peer.js', peer, endpoint, String(n), String(inFlight)]))
+  for (let r = 0; r < RUNS; r++) {
+    runs.push(
+      peer === 'pydynox'
+        ? await runNode(['benchmark/pydynox_peer.py', endpoint, String(n)], PYTHON)
+        : await runNode(['benchmark/peer.js', peer, endpoint, String(n), String(inFlight)]),
+    )
+  }
   const keys = ['itemsPerSecond', 'cpuSecondsPer100k', 'eventLoopMsPer100k', 'peakRssMb']
-  return Object.fromEntries(keys.map((k) => [k, median(runs.map((x) => x[k]))]))
+  return Object.fromEntries(keys.map((k) => [k, runs[0][k] === null ? null : median(runs.map((x) => x[k]))]))
 }
 
 function table(rows, cols) {
@@ -71,16 +80,27 @@ async function main() {
       rows.push({ name, ...m })
       process.stderr.write(`  measured ${name}\n`)
     }
-    const py = spawnSync('python3', ['-c', 'import pydynox'], { encoding: 'utf8' })
-    const pydynoxNote = py.status === 0 ? 'pydynox is installed but its row is not implemented here' : 'pydynox: not installed (pip install pydynox to add its row)'
+    const py = spawnSync(PYTHON, ['-c', 'import pydynox'], { encoding: 'utf8' })
+    let pydynoxNote = 'pydynox row: its SyncBatchWriter from Python (no event loop; it sends one request at a time)'
+    if (py.status === 0) {
+      rows.push({ name: 'pydynox SyncBatchWriter (Python)', ...(await measure('pydynox', sink.endpoint, ITEMS, 1)) })
+      process.stderr.write('  measured pydynox\n')
+    } else {
+      pydynoxNote = `pydynox: not installed for ${PYTHON} (pip install pydynox, or set DYNABATCH_BENCH_PYTHON, to add its row)`
+    }
     const base = rows[1]
     const cols = [
       { title: 'peer (sink server)', fmt: (r) => r.name },
       { title: 'items/s', fmt: (r) => fmt0(r.itemsPerSecond) },
       { title: 'CPU s/100k', fmt: (r) => fmt2(r.cpuSecondsPer100k) },
-      { title: 'event loop ms/100k', fmt: (r) => fmt0(r.eventLoopMsPer100k) },
+      { title: 'event loop ms/100k', fmt: (r) => (r.eventLoopMsPer100k === null ? 'n/a' : fmt0(r.eventLoopMsPer100k)) },
       { title: 'peak RSS MB', fmt: (r) => fmt0(r.peakRssMb) },
-      { title: 'vs lib-dynamodb@16', fmt: (r) => `${(r.itemsPerSecond / base.itemsPerSecond).toFixed(2)}x items/s, ${(r.eventLoopMsPer100k / base.eventLoopMsPer100k).toFixed(3)}x loop` },
+      {
+        title: 'vs lib-dynamodb@16',
+        fmt: (r) =>
+          `${(r.itemsPerSecond / base.itemsPerSecond).toFixed(2)}x items/s` +
+          (r.eventLoopMsPer100k === null ? '' : `, ${(r.eventLoopMsPer100k / base.eventLoopMsPer100k).toFixed(3)}x loop`),
+      },
     ]
     console.log(table(rows, cols))
     console.log(`(${pydynoxNote})\n`)
