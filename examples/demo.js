@@ -10,7 +10,7 @@ const path = require('node:path')
 const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
 const dynalite = require('dynalite')
-const { DynamoDBClient, NumberValue } = require('..')
+const { DynamoDBClient, NumberValue } = require('dynabatch')
 const { createLineParser } = require('../lib/cli/lines.js')
 
 const COUNT = Number(process.env.DEMO_ITEMS || 100000)

@@ -1,6 +1,6 @@
 'use strict'
 // Metrics, hooks and logging: a record per request, progress events, and the totals of a run.
-const { DynamoDBClient, withBatch } = require('..')
+const { DynamoDBClient, withBatch } = require('dynabatch')
 const { startLocal } = require('./local-dynalite.js')
 
 async function main() {

@@ -1,6 +1,6 @@
 'use strict'
 // The product in one screen: withBatch writes users, flushed, retried and verified — or it throws.
-const { DynamoDBClient, withBatch, BatchWriteError } = require('..')
+const { DynamoDBClient, withBatch, BatchWriteError } = require('dynabatch')
 const { startLocal } = require('./local-dynalite.js')
 
 async function main() {

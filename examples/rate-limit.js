@@ -1,6 +1,6 @@
 'use strict'
 // Rate limiting in write capacity units: a FixedRate shared by the client, an AdaptiveRate for one writer.
-const { DynamoDBClient, withBatch, FixedRate, AdaptiveRate } = require('..')
+const { DynamoDBClient, withBatch, FixedRate, AdaptiveRate } = require('dynabatch')
 const { startLocal } = require('./local-dynalite.js')
 
 async function main() {
