@@ -138,7 +138,7 @@ export interface DynamoDBClientOptions {
   maxAttempts?: number
   /** TCP connect timeout in ms (default 3100). */
   connectTimeoutMs?: number
-  /** Whole-request timeout in ms, per attempt (default: none for single-item calls, 30000 for batch requests). */
+  /** Timeout of one attempt of any request, in ms (default 30000): a hung connection becomes a retryable Timeout. */
   requestTimeoutMs?: number
   /** Drop `undefined` values inside maps, lists and sets instead of rejecting the item (default false). */
   removeUndefinedValues?: boolean
