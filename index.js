@@ -617,12 +617,7 @@ class BatchWriter {
   close() {
     if (!this._closing) {
       this._closed = true
-      this._closing = this.flush().then(
-        () => this._lifetime(),
-        (e) => {
-          throw e
-        },
-      )
+      this._closing = this.flush().then(() => this._lifetime())
       this._closing
         .finally(() => {
           if (this._timer) clearInterval(this._timer)
