@@ -206,6 +206,26 @@ describe('BatchWriter on dynalite', () => {
     assert.ok(err.failed.every((f) => f.reason === 'ResourceNotFoundException'))
   })
 
+  it('putMany accepts every valid item (binaries included) and rejects with the first invalid one', async () => {
+    const table = await newTable()
+    const w = new BatchWriter(client, table)
+    const bad = { pk: 'bad', n: NaN }
+    const items = [{ pk: 'm1', bin: Buffer.from([1, 2]) }, bad, { pk: 'm2', bins: new Set([Buffer.from('a'), Buffer.from('b')]) }, { pk: 'm3' }]
+    await assert.rejects(w.putMany(items), { code: 'InvalidItem', message: 'item.n: NaN is not a valid DynamoDB number' })
+    const err = await w.flush().then(
+      () => assert.fail('should reject'),
+      (e) => e,
+    )
+    assert.equal(err.failed.length, 1)
+    assert.equal(err.failed[0].item, bad)
+    assert.equal(err.result.putsWritten, 3)
+    assert.deepEqual([...(await client.getItem(table, { pk: 'm1' })).bin], [1, 2])
+    assert.equal((await client.getItem(table, { pk: 'm2' })).bins.size, 2)
+    await w.deleteMany([{ pk: 'm1' }, { pk: 'm2' }])
+    assert.equal((await w.close()).deletesWritten, 2)
+    assert.equal(await countItems(server.endpoint, table), 1)
+  })
+
   it('a process that awaited withBatch exits by itself: no handle is left open', async () => {
     const table = await newTable()
     const script = `
