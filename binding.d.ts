@@ -42,6 +42,10 @@ export declare class NativeWriter {
    * bits and, for each rejected item, its index and message.
    */
   pushMany(firstId: number, del: boolean, wire: string, bins?: Array<Buffer> | undefined | null): PushManyOutcome
+  /** True once the key schema is known: `push` then refuses a bad key at once. */
+  hasSchema(): boolean
+  /** Resolves (to whether the schema is known) once the key schema was read or could not be. */
+  schemaReady(): Promise<boolean>
   takeDone(): Array<number>
   waitForRoom(): Promise<undefined>
   flush(): Promise<FlushOutcome>

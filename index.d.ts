@@ -246,7 +246,7 @@ export interface BatchWriterOptions {
   baseDelayMs?: number
   /** Backoff cap in ms (default 5000). */
   maxDelayMs?: number
-  /** The table's key schema; default: read once with DescribeTable. */
+  /** The table's key schema; default: read with DescribeTable when the writer is created (operations made before it is known wait for it). */
   keySchema?: KeySchema
   /** Aborting stops new requests; every unwritten item is reported with reason 'Aborted'. */
   signal?: AbortSignal

@@ -434,6 +434,19 @@ class BatchWriter {
     this._invalidTotal = 0
     this._closed = false
     this._aborted = false
+    // Until the key schema is known (read at construction unless `keySchema` was given), operations wait
+    // for it so that a bad key is refused by put() itself.
+    this._ready = null
+    if (!this._native.hasSchema()) {
+      this._ready = this._native.schemaReady().then(
+        () => {
+          this._ready = null
+        },
+        () => {
+          this._ready = null
+        },
+      )
+    }
     this._closing = null
     this._started = Date.now()
     this._lastFlush = this._started
@@ -511,10 +524,22 @@ class BatchWriter {
     } catch (e) {
       return this._reject(item, del, e)
     }
+    const bins = this._encoder.bins || undefined
+    if (this._ready !== null) {
+      // The key schema is still being read: hand the item over once it is known, so a bad key rejects
+      // this put like any other bad input. Operations keep their call order (then-callbacks run FIFO).
+      const p = this._ready.then(() => this._handOver(item, del, wire, bins))
+      p.catch(noop)
+      return p
+    }
+    return this._handOver(item, del, wire, bins)
+  }
+
+  _handOver(item, del, wire, bins) {
     const id = this._nextId++
     let st
     try {
-      st = this._native.push(id, del, wire, this._encoder.bins || undefined)
+      st = this._native.push(id, del, wire, bins)
     } catch (e) {
       return this._reject(item, del, e)
     }
@@ -538,6 +563,12 @@ class BatchWriter {
     if (refused) return rejected(refused)
     if (items === null || typeof items !== 'object' || typeof items[Symbol.iterator] !== 'function') {
       return rejected(invalidArg('putMany/deleteMany take an iterable of items'))
+    }
+    if (this._ready !== null) {
+      const list = [...items] // an iterator cannot wait for the schema
+      const p = this._ready.then(() => this._pushMany(list, del))
+      p.catch(noop)
+      return p
     }
     const root = del ? 'key' : 'item'
     const accepted = []
@@ -583,6 +614,7 @@ class BatchWriter {
   }
 
   async flush() {
+    if (this._ready !== null) await this._ready // operations waiting for the key schema belong to this flush
     let out
     try {
       out = await this._native.flush()

@@ -29,7 +29,14 @@ describe('DynamoDBClient', () => {
     assert.deepEqual([d.tableName, d.status, d.partitionKey.name], [t, 'ACTIVE', 'id'])
     await assert.rejects(client.createTable(t, { partitionKey: { name: 'id', type: 'S' } }), { code: 'ResourceInUseException' })
     await client.deleteTable(t)
-    await assert.rejects(client.describeTable(t), { code: 'ResourceNotFoundException' })
+    // deleteTable resolves once the deletion is accepted; the table is DELETING, then gone
+    let state
+    for (let i = 0; i < 50; i++) {
+      state = await client.describeTable(t).then((x) => x.status, (e) => e.code)
+      if (state !== 'DELETING') break
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    assert.equal(state, 'ResourceNotFoundException')
     await assert.rejects(client.createTable(t, { partitionKey: { name: 'id', type: 'X' } }), {
       code: 'InvalidArgument',
       message: 'partitionKey.type must be \'S\', \'N\' or \'B\', got "X"',

@@ -206,6 +206,21 @@ describe('BatchWriter on dynalite', () => {
     assert.ok(err.failed.every((f) => f.reason === 'ResourceNotFoundException'))
   })
 
+  it('a bad key is refused by put itself, even before the key schema has been read', async () => {
+    const table = await newTable()
+    const w = new BatchWriter(client, table) // no keySchema option: read with DescribeTable
+    const first = w.put({ pk: 7, v: 1 }) // the very first call, while DescribeTable is in flight
+    w.put({ pk: 'fine' }) // un-awaited, keeps its order after the bad one
+    await assert.rejects(first, { code: 'InvalidItem', message: 'item.pk: key attribute must be of type S, got N' })
+    await assert.rejects(w.delete({ other: 1 }), { code: 'InvalidItem', message: 'key.pk: missing key attribute (table key schema: pk S)' })
+    const err = await w.close().then(
+      () => assert.fail('should reject'),
+      (e) => e,
+    )
+    assert.equal(err.failed.length, 2)
+    assert.equal(err.result.putsWritten, 1)
+  })
+
   it('putMany accepts every valid item (binaries included) and rejects with the first invalid one', async () => {
     const table = await newTable()
     const w = new BatchWriter(client, table)

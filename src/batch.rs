@@ -165,6 +165,8 @@ struct Shared {
   state: Mutex<State>,
   wake: Notify,
   room: Notify,
+  /// Signalled once the key schema is known (or could not be read).
+  schema_known: Notify,
 }
 
 #[derive(Default)]
@@ -238,6 +240,7 @@ impl Engine {
         state: Mutex::new(state),
         wake: Notify::new(),
         room: Notify::new(),
+        schema_known: Notify::new(),
       }),
     }
   }
@@ -318,6 +321,37 @@ impl Engine {
       self.shared.wake.notify_one();
     }
     Ok((full, done))
+  }
+
+  /// Starts the dispatcher now (it reads the key schema first) instead of on the first operation.
+  pub fn start(&self) {
+    let start = {
+      let mut st = self.shared.state.lock().unwrap();
+      !std::mem::replace(&mut st.started, true)
+    };
+    if start {
+      (self.shared.spawner)(Box::pin(dispatch(self.shared.clone())));
+    }
+  }
+
+  /// Resolves once the key schema is known, or known to be unavailable (true when it is known).
+  pub fn schema_ready(&self) -> impl Future<Output = bool> + Send + 'static {
+    let shared = self.shared.clone();
+    async move {
+      loop {
+        let notified = shared.schema_known.notified();
+        {
+          let st = shared.state.lock().unwrap();
+          if st.schema.is_some() {
+            return true;
+          }
+          if st.schema_error.is_some() {
+            return false;
+          }
+        }
+        notified.await;
+      }
+    }
   }
 
   /// Ids of operations written since the last call (so the caller can drop its copies).
@@ -716,6 +750,8 @@ async fn dispatch(shared: Arc<Shared>) {
         st.schema_error = Some(e);
       }
     }
+    drop(st);
+    shared.schema_known.notify_waiters();
   }
   loop {
     let notified = shared.wake.notified();

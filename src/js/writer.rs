@@ -161,15 +161,18 @@ impl NativeWriter {
         .map(|r| r.limiter.clone())
         .or_else(|| dynamo.limiter.clone()),
     };
+    let engine = Engine::new(
+      cfg,
+      Arc::new(SdkTransport(dynamo)),
+      default_jitter(),
+      spawner(),
+      hooks,
+    );
+    // Read the key schema now, so the first operations can be checked against it before they are accepted.
+    engine.start();
     Ok(NativeWriter {
       schema: std::sync::OnceLock::new(),
-      engine: Engine::new(
-        cfg,
-        Arc::new(SdkTransport(dynamo)),
-        default_jitter(),
-        spawner(),
-        hooks,
-      ),
+      engine,
     })
   }
 
@@ -293,6 +296,19 @@ impl NativeWriter {
       status: self.status(full),
       rejected,
     })
+  }
+
+  /// True once the key schema is known: `push` then refuses a bad key at once.
+  #[napi]
+  pub fn has_schema(&self) -> bool {
+    self.schema.get().is_some() || self.engine.key_schema().is_some()
+  }
+
+  /// Resolves (to whether the schema is known) once the key schema was read or could not be.
+  #[napi(catch_unwind)]
+  pub fn schema_ready<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, bool>> {
+    let ready = self.engine.schema_ready();
+    env.spawn_future(async move { Ok(ready.await) })
   }
 
   #[napi]
