@@ -14,7 +14,7 @@ const {
   DeleteItemCommand,
 } = require('@aws-sdk/client-dynamodb')
 const { startDynalite, clientOptions, uniqueTableName } = require('./helpers/dynalite.js')
-const { startFaultServer, spawnFaultServer, canonicalKey, normalizeNumber } = require('./helpers/fault-server.js')
+const { startFaultServer, spawnFaultServer, canonicalKey, normalizeNumber, DEFAULT_FAULTS } = require('./helpers/fault-server.js')
 
 const TABLE = 'items'
 const put = (pk, extra = {}) => ({ PutRequest: { Item: { pk: { S: pk }, ...extra } } })
@@ -83,18 +83,7 @@ describe('fault server', () => {
   // Each test starts with an empty store, zeroed stats and no faults.
   const fresh = () => {
     server.reset()
-    server.setFaults({
-      unprocessedRate: 0,
-      throttleRate: 0,
-      errorRate: 0,
-      unavailableRate: 0,
-      resetRate: 0,
-      lostAnswerRate: 0,
-      hangRate: 0,
-      delayMs: 0,
-      capacityWcuPerSecond: 0,
-      failKeys: null,
-    })
+    server.setFaults({ ...DEFAULT_FAULTS })
   }
 
   test('DescribeTable returns a proper Table; unknown table is ResourceNotFoundException', async () => {
