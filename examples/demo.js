@@ -79,6 +79,7 @@ async function main() {
   const m = client.metrics
   console.error(`demo: read-back metrics: ${m.requests} GetItem requests, ${m.consumedRcu} RCU, p50 ${m.p50LatencyMs.toFixed(1)} ms, p99 ${m.p99LatencyMs.toFixed(1)} ms`)
   server.close()
+  server.closeAllConnections() // the client's pool may hold an unused connection open
   fs.rmSync(dir, { recursive: true, force: true })
 }
 

@@ -11,7 +11,14 @@ async function startLocal() {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   }
-  return { options, close: () => new Promise((resolve) => server.close(resolve)) }
+  // closeAllConnections: the client's pool may hold a connection it opened but never used, which a closing
+  // server would otherwise keep until its headers timeout (a minute).
+  const close = () =>
+    new Promise((resolve) => {
+      server.close(resolve)
+      server.closeAllConnections()
+    })
+  return { options, close }
 }
 
 module.exports = { startLocal }
