@@ -566,10 +566,15 @@ class BatchWriter {
     }
     if (this._ready !== null) {
       const list = [...items] // an iterator cannot wait for the schema
-      const p = this._ready.then(() => this._pushMany(list, del))
+      const p = this._ready.then(() => this._handOverMany(list, del))
       p.catch(noop)
       return p
     }
+    return this._handOverMany(items, del)
+  }
+
+  // Accepted at the call (a close() that follows does not refuse them); handed over now.
+  _handOverMany(items, del) {
     const root = del ? 'key' : 'item'
     const accepted = []
     let wire = ''

@@ -69,6 +69,18 @@ describe('BatchWriter on dynalite', () => {
     assert.equal(await countItems(server.endpoint, table), 3000)
   })
 
+  it('un-awaited putMany and put right before close are all written (nothing accepted is refused by close)', async () => {
+    const table = await newTable()
+    const w = new BatchWriter(client, table) // fresh: its first operations wait for the key schema
+    w.putMany([{ pk: 'a' }, { pk: 'b' }])
+    w.put({ pk: 'c' })
+    w.deleteMany([{ pk: 'a' }])
+    const r = await w.close()
+    assert.equal(r.putsWritten, 3)
+    assert.equal(r.deletesWritten, 1)
+    assert.equal(await countItems(server.endpoint, table), 2)
+  })
+
   it('mixes puts and deletes, and keeps the last operation per key', async () => {
     const table = await newTable({ name: 'sk', type: 'N' })
     const w = new BatchWriter(client, table)
