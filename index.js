@@ -506,10 +506,12 @@ class BatchWriter {
     return null
   }
 
-  _reject(item, del, err) {
+  // `accepted`: the call had returned a pending Promise (it waited for the key schema), so an abort that
+  // refuses it now must still be reported by the next flush, like any accepted operation.
+  _reject(item, del, err, accepted = false) {
     const e = toError(err)
-    if (e.code === 'InvalidItem') {
-      this._invalid.push({ operation: del ? 'delete' : 'put', item, reason: 'InvalidItem', message: e.message, attempts: 0 })
+    if (e.code === 'InvalidItem' || (accepted && e.code === 'Aborted')) {
+      this._invalid.push({ operation: del ? 'delete' : 'put', item, reason: e.code, message: e.message, attempts: 0 })
       this._invalidTotal++
     }
     return rejected(e)
@@ -528,20 +530,20 @@ class BatchWriter {
     if (this._ready !== null) {
       // The key schema is still being read: hand the item over once it is known, so a bad key rejects
       // this put like any other bad input. Operations keep their call order (then-callbacks run FIFO).
-      const p = this._ready.then(() => this._handOver(item, del, wire, bins))
+      const p = this._ready.then(() => this._handOver(item, del, wire, bins, true))
       p.catch(noop)
       return p
     }
     return this._handOver(item, del, wire, bins)
   }
 
-  _handOver(item, del, wire, bins) {
+  _handOver(item, del, wire, bins, deferred = false) {
     const id = this._nextId++
     let st
     try {
       st = this._native.push(id, del, wire, bins)
     } catch (e) {
-      return this._reject(item, del, e)
+      return this._reject(item, del, e, deferred)
     }
     this._orig.set(id, item)
     if (st & 2) this._drain()
@@ -566,7 +568,7 @@ class BatchWriter {
     }
     if (this._ready !== null) {
       const list = [...items] // an iterator cannot wait for the schema
-      const p = this._ready.then(() => this._handOverMany(list, del))
+      const p = this._ready.then(() => this._handOverMany(list, del, true))
       p.catch(noop)
       return p
     }
@@ -574,7 +576,7 @@ class BatchWriter {
   }
 
   // Accepted at the call (a close() that follows does not refuse them); handed over now.
-  _handOverMany(items, del) {
+  _handOverMany(items, del, deferred = false) {
     const root = del ? 'key' : 'item'
     const accepted = []
     let wire = ''
@@ -599,6 +601,7 @@ class BatchWriter {
     try {
       out = this._native.pushMany(firstId, del, wire, bins || undefined)
     } catch (e) {
+      for (const item of accepted) this._reject(item, del, e, deferred)
       return rejected(toError(e))
     }
     const bad = new Set()

@@ -71,7 +71,8 @@ describe('BatchWriter on dynalite', () => {
 
   it('un-awaited putMany and put right before close are all written (nothing accepted is refused by close)', async () => {
     const table = await newTable()
-    const w = new BatchWriter(client, table) // fresh: its first operations wait for the key schema
+    const w = new BatchWriter(new DynamoDBClient(clientOptions(server.endpoint)), table) // waits for the schema
+    assert.equal(w._native.hasSchema(), false)
     w.putMany([{ pk: 'a' }, { pk: 'b' }])
     w.put({ pk: 'c' })
     w.deleteMany([{ pk: 'a' }])
@@ -79,6 +80,26 @@ describe('BatchWriter on dynalite', () => {
     assert.equal(r.putsWritten, 3)
     assert.equal(r.deletesWritten, 1)
     assert.equal(await countItems(server.endpoint, table), 2)
+  })
+
+  it('an abort right after the first puts reports them (they were accepted) as Aborted', async () => {
+    const table = await newTable()
+    const ac = new AbortController()
+    // a fresh client has no cached key schema, so the writer's first operations wait for DescribeTable
+    const w = new BatchWriter(new DynamoDBClient(clientOptions(server.endpoint)), table, { signal: ac.signal })
+    const item = { pk: 'early' }
+    const p = w.put(item) // waits for the key schema
+    ac.abort()
+    await assert.rejects(p, { code: 'Aborted' })
+    await assert.rejects(w.put({ pk: 'late' }), { code: 'Aborted' }) // refused at the call: not accepted
+    const err = await w.close().then(
+      () => assert.fail('should reject'),
+      (e) => e,
+    )
+    assert.deepEqual(
+      err.failed.map((f) => [f.item, f.reason]),
+      [[item, 'Aborted']],
+    )
   })
 
   it('mixes puts and deletes, and keeps the last operation per key', async () => {
@@ -220,7 +241,9 @@ describe('BatchWriter on dynalite', () => {
 
   it('a bad key is refused by put itself, even before the key schema has been read', async () => {
     const table = await newTable()
-    const w = new BatchWriter(client, table) // no keySchema option: read with DescribeTable
+    // a fresh client (no cached schema) and no keySchema option: the schema is read with DescribeTable
+    const w = new BatchWriter(new DynamoDBClient(clientOptions(server.endpoint)), table)
+    assert.equal(w._native.hasSchema(), false)
     const first = w.put({ pk: 7, v: 1 }) // the very first call, while DescribeTable is in flight
     w.put({ pk: 'fine' }) // un-awaited, keeps its order after the bad one
     await assert.rejects(first, { code: 'InvalidItem', message: 'item.pk: key attribute must be of type S, got N' })
