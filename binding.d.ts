@@ -79,7 +79,8 @@ export interface GetOutcome {
 
 export interface KeyAttrJs {
   name: string
-  type: 'S' | 'N' | 'B'
+  /** Absent when a key is given by name only (any key type is then accepted). */
+  type?: 'S' | 'N' | 'B'
 }
 
 export interface KeySchemaJs {

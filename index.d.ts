@@ -246,8 +246,12 @@ export interface BatchWriterOptions {
   baseDelayMs?: number
   /** Backoff cap in ms (default 5000). */
   maxDelayMs?: number
-  /** The table's key schema; default: read with DescribeTable when the writer is created (operations made before it is known wait for it). */
-  keySchema?: KeySchema
+  /**
+   * The table's key schema; default: read with DescribeTable when the writer is created (operations made
+   * before it is known wait for it). A key may be given by name alone (`{ partitionKey: 'pk' }`): any key
+   * type is then accepted for it.
+   */
+  keySchema?: KeySchema | { partitionKey: string | KeyAttribute; sortKey?: string | KeyAttribute }
   /** Aborting stops new requests; every unwritten item is reported with reason 'Aborted'. */
   signal?: AbortSignal
   /** A rate limit for this writer (default: the client's, if any). */

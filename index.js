@@ -290,7 +290,7 @@ class DynamoDBClient {
     checkTable(table)
     if (!options || !options.partitionKey) throw invalidArg('createTable needs { partitionKey: { name, type } }')
     try {
-      return tableDescription(await this._native.createTable(table, options))
+      return tableDescription(await this._native.createTable(table, keySchemaOption(options, 'createTable options')))
     } catch (e) {
       throw toError(e)
     }
@@ -388,10 +388,15 @@ function makeResult(t, elapsedMs, extraFailed) {
   }
 }
 
-function keySchemaOption(ks) {
+// `{ partitionKey: { name, type }, sortKey? }`; a key may also be given by its name alone ('pk'), in which
+// case any key type is accepted for it.
+function keySchemaOption(ks, what = 'keySchema') {
   if (ks === undefined || ks === null) return undefined
-  if (typeof ks !== 'object' || !ks.partitionKey) throw invalidArg('keySchema must be { partitionKey: { name, type }, sortKey? }')
-  return ks
+  if (typeof ks !== 'object' || !ks.partitionKey) throw invalidArg(`${what} must be { partitionKey: { name, type }, sortKey? }`)
+  const attr = (a) => (typeof a === 'string' ? { name: a } : a)
+  const out = { partitionKey: attr(ks.partitionKey) }
+  if (ks.sortKey !== undefined && ks.sortKey !== null) out.sortKey = attr(ks.sortKey)
+  return out
 }
 
 class BatchWriter {

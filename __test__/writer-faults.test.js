@@ -140,6 +140,20 @@ describe('BatchWriter under faults', () => {
     assert.equal(server.table('byId').size, 24)
   })
 
+  it('keySchema by names alone: keys are checked for presence, order per key is kept', async () => {
+    server.setFaults({ unprocessedRate: 0.3 })
+    const w = new BatchWriter(client, 'pairs', { ...FAST, maxRetries: 30, keySchema: { partitionKey: 'pk', sortKey: 'sk' } })
+    for (let i = 0; i < 200; i++) w.put({ pk: 'same', sk: 1, v: i })
+    await assert.rejects(w.put({ pk: 'x' }), { code: 'InvalidItem', message: 'item.sk: missing key attribute (table key schema: pk, sk)' })
+    const err = await w.close().then(
+      () => assert.fail('should reject'),
+      (e) => e,
+    )
+    assert.equal(err.failed.length, 1)
+    assert.equal(err.result.putsWritten, 200)
+    assert.equal(server.table('pairs').get({ pk: { S: 'same' }, sk: { N: '1' } }).v.N, '199')
+  })
+
   it('exhausted retries report UnprocessedAfterRetries and Throttled with the attempts made', async () => {
     server.setFaults({ failKeys: ['S:stuck1', 'S:stuck2'] })
     const err = await withBatch(

@@ -397,6 +397,15 @@ impl Dynamo {
         KeyType::S => ScalarAttributeType::S,
         KeyType::N => ScalarAttributeType::N,
         KeyType::B => ScalarAttributeType::B,
+        KeyType::Any => {
+          return Err(CoreError::new(
+            error::INVALID_ARGUMENT,
+            format!(
+              "createTable needs the type ('S', 'N' or 'B') of key {}",
+              attr.name
+            ),
+          ))
+        }
       };
       req = req
         .key_schema(

@@ -31,6 +31,8 @@ pub enum KeyType {
   S,
   N,
   B,
+  /// A key given by name only (`keySchema: { partitionKey: 'pk' }`): any key type is accepted.
+  Any,
 }
 
 impl KeyType {
@@ -47,6 +49,7 @@ impl KeyType {
       KeyType::S => "S",
       KeyType::N => "N",
       KeyType::B => "B",
+      KeyType::Any => "S, N or B",
     }
   }
 }
@@ -65,9 +68,13 @@ pub struct KeySchema {
 
 impl KeySchema {
   pub fn describe(&self) -> String {
-    let mut s = format!("{} {}", self.partition.name, self.partition.ty.as_str());
+    let attr = |a: &KeyAttr| match a.ty {
+      KeyType::Any => a.name.clone(),
+      t => format!("{} {}", a.name, t.as_str()),
+    };
+    let mut s = attr(&self.partition);
     if let Some(sk) = &self.sort {
-      let _ = write!(s, ", {} {}", sk.name, sk.ty.as_str());
+      let _ = write!(s, ", {}", attr(sk));
     }
     s
   }
@@ -826,9 +833,9 @@ fn check_key_attr(
     ));
   };
   let len = match (attr.ty, v) {
-    (KeyType::S, AttributeValue::S(s)) => s.len(),
-    (KeyType::N, AttributeValue::N(n)) => n.len().min(limit),
-    (KeyType::B, AttributeValue::B(b)) => b.as_ref().len(),
+    (KeyType::S | KeyType::Any, AttributeValue::S(s)) => s.len(),
+    (KeyType::N | KeyType::Any, AttributeValue::N(n)) => n.len().min(limit),
+    (KeyType::B | KeyType::Any, AttributeValue::B(b)) => b.as_ref().len(),
     _ => {
       return Err(format!(
         "{}: key attribute must be of type {}, got {}",
@@ -839,7 +846,7 @@ fn check_key_attr(
     }
   };
   if len == 0 {
-    let what = if attr.ty == KeyType::S {
+    let what = if matches!(v, AttributeValue::S(_)) {
       "string"
     } else {
       "binary"
@@ -1113,6 +1120,24 @@ mod tests {
     );
     item.insert("pk".into(), AttributeValue::S("x".repeat(2048)));
     assert!(check_key(&item, &schema, "item").is_ok());
+    let by_name = KeySchema {
+      partition: KeyAttr {
+        name: "pk".into(),
+        ty: KeyType::Any,
+      },
+      sort: None,
+    };
+    assert!(check_key(&item, &by_name, "item").is_ok());
+    let mut m = Item::new();
+    m.insert("pk".into(), AttributeValue::Bool(true));
+    assert_eq!(
+      check_key(&m, &by_name, "item").unwrap_err(),
+      "item.pk: key attribute must be of type S, N or B, got BOOL"
+    );
+    assert_eq!(
+      check_key(&Item::new(), &by_name, "item").unwrap_err(),
+      "item.pk: missing key attribute (table key schema: pk)"
+    );
     item.insert("other".into(), AttributeValue::Bool(true));
     let key = project_key(item.clone(), &schema);
     assert_eq!(key.len(), 2);

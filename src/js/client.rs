@@ -56,8 +56,9 @@ pub struct GetOutcome {
 #[napi(object)]
 pub struct KeyAttrJs {
   pub name: String,
+  /// Absent when a key is given by name only (any key type is then accepted).
   #[napi(ts_type = "'S' | 'N' | 'B'")]
-  pub r#type: String,
+  pub r#type: Option<String>,
 }
 
 #[napi(object)]
@@ -79,7 +80,7 @@ pub struct TableInfoJs {
 fn attr_js(a: &KeyAttr) -> KeyAttrJs {
   KeyAttrJs {
     name: a.name.clone(),
-    r#type: a.ty.as_str().to_string(),
+    r#type: Some(a.ty.as_str().to_string()),
   }
 }
 
@@ -104,12 +105,15 @@ pub fn key_schema_from_js(s: &KeySchemaJs) -> Result<KeySchema> {
         format!("{what}.name must be a non-empty string"),
       ));
     }
-    let ty = KeyType::parse(&a.r#type).ok_or_else(|| {
-      invalid(
-        INVALID_ARGUMENT,
-        format!("{what}.type must be 'S', 'N' or 'B', got {:?}", a.r#type),
-      )
-    })?;
+    let ty = match &a.r#type {
+      None => KeyType::Any,
+      Some(t) => KeyType::parse(t).ok_or_else(|| {
+        invalid(
+          INVALID_ARGUMENT,
+          format!("{what}.type must be 'S', 'N' or 'B', got {t:?}"),
+        )
+      })?,
+    };
     Ok(KeyAttr {
       name: a.name.clone(),
       ty,
