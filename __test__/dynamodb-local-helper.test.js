@@ -11,7 +11,7 @@ const { spawn, execFileSync } = require('node:child_process')
 const { DynamoDBClient: SdkClient, ListTablesCommand, CreateTableCommand } = require('@aws-sdk/client-dynamodb')
 const { DynamoDBClient } = require('dynabatch')
 const { startDynamoDBLocal, skipReason, ensureDynamoDBLocal, VERSION } = require('./helpers/dynamodb-local.js')
-const { clientOptions, uniqueTableName } = require('./helpers/dynalite.js')
+const { startDynalite, clientOptions, uniqueTableName } = require('./helpers/dynalite.js')
 
 const HELPER = path.join(__dirname, 'helpers', 'dynamodb-local.js')
 
@@ -109,6 +109,23 @@ describe('DynamoDB Local helper', { skip: skipReason() }, () => {
     assert.equal(await exited, 'SIGKILL')
     assert.equal(await waitGone(info.jvmPid), true, `java ${info.jvmPid} outlived the killed test process`)
     assert.equal(await connectError(info.port), 'ECONNREFUSED')
+  })
+
+  it('another server on the port cannot pass for DynamoDB Local: the start fails and leaves no java', async () => {
+    // dynalite answers ListTables like DynamoDB Local would; only this JVM echoes the helper's random origin
+    const squatter = await startDynalite()
+    try {
+      const err = await startDynamoDBLocal({ port: squatter.port }).then(
+        (l) => l.close().then(() => assert.fail('started on a port dynalite holds')),
+        (e) => e,
+      )
+      assert.match(err.message, new RegExp(`^DynamoDB Local could not bind port ${squatter.port}; its output:`))
+      assert.match(err.message, /BindException/)
+      assert.ok(Number.isInteger(err.jvmPid))
+      assert.equal(isRunning(err.jvmPid), false)
+    } finally {
+      await squatter.close()
+    }
   })
 
   it('later starts use the unpacked, verified copy without running npm', async () => {

@@ -4,7 +4,8 @@
 //
 // - Our stdin is a pipe from the test process. When it closes, that process has exited (normally, by
 //   process.exit, an uncaught error or a SIGKILL): the JVM is killed, so no java is ever left behind.
-// - SIGTERM/SIGINT (the helper's close(), Ctrl-C) kill the JVM too.
+// - The helper's close() ends our stdin on purpose, for the same effect; SIGTERM and SIGINT (Ctrl-C) kill
+//   the JVM too.
 // - We exit only after the JVM has exited, with its status, so the helper's close() can wait for our exit.
 // The database is in memory, so there is nothing to flush: SIGKILL is as good as a graceful stop, and faster.
 

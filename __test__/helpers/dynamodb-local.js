@@ -230,7 +230,9 @@ async function startOnce(home, port, { timeoutMs, debugLog }) {
   const close = () => {
     if (!closing) {
       guard.ref() // keep the event loop alive until the exit is seen
-      if (!gone) guard.kill('SIGTERM')
+      // The guard kills the JVM when its stdin ends: the same path as when this process dies, and one that
+      // works where signals do not (on Windows, kill() would end the guard and orphan the JVM).
+      if (!gone) guard.stdin.end()
       closing = exited.then(() => {})
     }
     return closing
@@ -243,6 +245,7 @@ async function startOnce(home, port, { timeoutMs, debugLog }) {
       const { code, signal } = await exited
       const err = new Error(`DynamoDB Local exited (${signal || code}) before answering on port ${port}; its output:\n${tail()}`)
       err.portInUse = BIND_FAILED.test(output)
+      err.jvmPid = jvmPid
       throw err
     }
     if (BIND_FAILED.test(output)) {
@@ -250,6 +253,7 @@ async function startOnce(home, port, { timeoutMs, debugLog }) {
       await close()
       const err = new Error(`DynamoDB Local could not bind port ${port}; its output:\n${tail()}`)
       err.portInUse = true
+      err.jvmPid = jvmPid
       throw err
     }
     if (await answersListTables(port, origin)) {
@@ -265,24 +269,28 @@ async function startOnce(home, port, { timeoutMs, debugLog }) {
     }
     if (Date.now() - started > timeoutMs) {
       await close()
-      throw new Error(`DynamoDB Local did not answer on 127.0.0.1:${port} within ${timeoutMs} ms; its output:\n${tail()}`)
+      const err = new Error(`DynamoDB Local did not answer on 127.0.0.1:${port} within ${timeoutMs} ms; its output:\n${tail()}`)
+      err.jvmPid = jvmPid
+      throw err
     }
     await new Promise((r) => setTimeout(r, 100))
   }
 }
 
-// Starts DynamoDB Local in memory on a free port and resolves once it answers ListTables:
+// Starts DynamoDB Local in memory on a free port (or on `port`) and resolves once it answers ListTables:
 // `{ endpoint, port, close, jvmPid, guardPid, startMs, output }`. close() kills the JVM and resolves once it
 // has exited; it is idempotent. output() is what the JVM printed (with `debugLog: true`, everything it logs).
-// Rejects (never skips) when it cannot start: use skipReason() to skip when java is missing.
-async function startDynamoDBLocal({ timeoutMs = 60_000, debugLog = false } = {}) {
+// Rejects (never skips) when it cannot start, with the JVM already gone: use skipReason() to skip when java
+// is missing. A free port that someone takes before the JVM binds it is replaced by another (three tries);
+// a given `port` is tried once.
+async function startDynamoDBLocal({ port, timeoutMs = 60_000, debugLog = false } = {}) {
   if (!javaAvailable()) throw new Error(JAVA_MISSING)
   const home = await ensureDynamoDBLocal()
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(home, await freePort(), { timeoutMs, debugLog })
+      return await startOnce(home, port ?? (await freePort()), { timeoutMs, debugLog })
     } catch (err) {
-      if (!err.portInUse || attempt === 3) throw err
+      if (port !== undefined || !err.portInUse || attempt === 3) throw err
     }
   }
 }
