@@ -60,7 +60,7 @@ function run(cmd, args, options) {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000, ...options }, (err, stdout, stderr) => {
       if (err) {
-        err.message = `${[cmd, ...args].join(' ')} failed: ${err.message}\n${stderr}`
+        err.message = `${err.message.trim()}\n${stderr}` // execFile's message names the command
         reject(err)
       } else resolve(stdout)
     })
@@ -82,7 +82,7 @@ async function ensureDynamoDBLocal() {
   const work = fs.mkdtempSync(path.join(CACHE, `.fetch-${process.pid}-`))
   try {
     // --prefer-offline: npm's cache answers when it has the tarball, so nothing is downloaded twice.
-    await npm(['pack', `${PACKAGE}@${VERSION}`, '--pack-destination', work, '--prefer-offline', '--ignore-scripts', '--silent'], {
+    await npm(['pack', `${PACKAGE}@${VERSION}`, '--pack-destination', work, '--prefer-offline', '--ignore-scripts', '--loglevel=error'], {
       cwd: work,
     })
     const tgz = path.join(work, `${PACKAGE}-${VERSION}.tgz`)
@@ -94,7 +94,7 @@ async function ensureDynamoDBLocal() {
     fs.writeFileSync(path.join(emulator, MARKER), `${PACKAGE}@${VERSION} ${INTEGRITY}\n`)
     try {
       fs.renameSync(emulator, HOME)
-    } catch (err) {
+    } catch {
       // Another process unpacked it at the same time: theirs is as good as ours.
       if (!fs.existsSync(path.join(HOME, MARKER))) {
         // An interrupted unpack left a folder without the marker: replace it.
