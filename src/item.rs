@@ -27,6 +27,8 @@ use std::fmt::Write as _;
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// DynamoDB's nesting limit for documents.
 pub const MAX_DEPTH: usize = 32;
+/// Attribute names (and map keys) are 1 to 65,535 bytes of UTF-8.
+pub const MAX_NAME_BYTES: usize = 65_535;
 
 /// Write capacity a put of this size consumes: one unit per started KB.
 pub fn write_units(size: usize) -> f64 {
@@ -133,10 +135,21 @@ enum Seg {
   Index(u32),
 }
 
+/// Names longer than this are cut in paths (a message names a place, it does not copy the item).
+const PATH_NAME_UNITS: usize = 64;
+
 /// Appends one attribute name to a path: `.name` for identifiers, `["…"]` otherwise (lone surrogates shown
-/// as `\udXXX`, since they have no other printable form).
+/// as `\udXXX`, since they have no other printable form; long names cut, with their length).
 pub fn push_name(out: &mut String, name: &[u16]) {
-  let ident = !name.is_empty()
+  let long = name.len() > PATH_NAME_UNITS;
+  let full = name;
+  let name = if long {
+    &name[..PATH_NAME_UNITS / 2]
+  } else {
+    name
+  };
+  let ident = !long
+    && !name.is_empty()
     && name.iter().enumerate().all(|(i, &c)| {
       c < 0x80 && {
         let c = c as u8;
@@ -161,6 +174,9 @@ pub fn push_name(out: &mut String, name: &[u16]) {
         let _ = write!(out, "\\u{:04x}", e.unpaired_surrogate());
       }
     }
+  }
+  if long {
+    let _ = write!(out, "…({} characters)", full.len());
   }
   out.push_str("\"]");
 }
@@ -446,6 +462,11 @@ impl<'a, B: AsRef<[u8]>> Reader<'a, B> {
       let name_len = utf16_json(&mut self.out, &self.w[start..end])
         .map_err(|at| lone_surrogate("the attribute name", at))?;
       let name_end = self.out.len();
+      if name_len > MAX_NAME_BYTES {
+        return Err(format!(
+          "attribute name is {name_len} bytes; DynamoDB allows at most {MAX_NAME_BYTES}"
+        ));
+      }
       self.out.extend_from_slice(b"\":");
       let value_start = self.out.len();
       let (vsize, tag, payload, raw_len) = self.value(depth)?;
