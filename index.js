@@ -3,7 +3,7 @@
 // put/delete synchronous and cheap, maps native errors to Errors with stable codes, and adds what Rust cannot
 // express: withBatch, Symbol.asyncDispose, NumberValue, BatchWriteError and the JS hooks.
 
-const { NativeClient, NativeWriter, NativeRate } = require('./binding.js')
+const { NativeClient, NativeWriter, NativeRate } = require('./lib/native.js')
 const { Encoder, decodeItem, NumberValue, InvalidItemError } = require('./lib/codec.js')
 
 const RESOLVED = Promise.resolve()

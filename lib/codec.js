@@ -4,7 +4,7 @@
 // costs less JS-thread time than walking the object from Rust through napi calls, and loses no type:
 // binaries travel beside the string, numbers as their exact text.
 
-const { checkNumber } = require('../binding.js')
+const { checkNumber } = require('./native.js')
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 const MAX_DEPTH = 32
