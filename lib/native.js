@@ -85,7 +85,9 @@ function loadError(cause) {
         `into node_modules/dynabatch/ or set NAPI_RS_NATIVE_LIBRARY_PATH to its path.`,
     )
   }
-  for (let c = cause, n = 0; c && n < 8; c = c.cause, n++) lines.push(`  cause: ${String(c.message || c).split('\n')[0]}`)
+  // The generated loader's own message only blames npm; the attempts it chains are what help.
+  let c = cause && /^Cannot find native binding/.test(cause.message) && cause.cause ? cause.cause : cause
+  for (let n = 0; c && n < 8; c = c.cause, n++) lines.push(`  tried: ${String(c.message || c).split('\n')[0]}`)
   const err = new Error(lines.join('\n'), { cause })
   err.code = 'NativeBindingUnavailable'
   return err
