@@ -426,15 +426,20 @@ try {
       assert.deepEqual(await invoke(path.join(artifact, 'index.js')), { written: 3 })
     })
 
-    it('inlined as ESM with --loader:.node=copy: runs with the documented require banner, and says so without it', async () => {
+    it('inlined with --loader:.node=copy (the binary copied beside the bundle) runs; ESM with the require banner', async () => {
       const banner = "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
-      const common = ['--format=esm', '--loader:.node=copy', '--out-extension:.js=.mjs']
-      await bundle([...common, banner, `--outdir=${path.join(tmp, 'lambda-esm')}`])
-      assert.ok(fs.readdirSync(path.join(tmp, 'lambda-esm')).some((f) => f.endsWith('.node')))
-      assert.deepEqual(await invoke(path.join(tmp, 'lambda-esm', 'handler.mjs')), { written: 3 })
+      const copy = ['--loader:.node=copy']
+      const cjsDir = path.join(tmp, 'lambda-copy-cjs')
+      await bundle(['--format=cjs', ...copy, `--outdir=${cjsDir}`])
+      assert.ok(fs.readdirSync(cjsDir).some((f) => f.endsWith('.node')))
+      assert.deepEqual(await invoke(path.join(cjsDir, 'handler.js')), { written: 3 })
 
-      await bundle([...common, `--outdir=${path.join(tmp, 'lambda-esm-no-banner')}`])
-      const failed = await invoke(path.join(tmp, 'lambda-esm-no-banner', 'handler.mjs'))
+      const esm = ['--format=esm', ...copy, '--out-extension:.js=.mjs']
+      await bundle([...esm, banner, `--outdir=${path.join(tmp, 'lambda-copy-esm')}`])
+      assert.deepEqual(await invoke(path.join(tmp, 'lambda-copy-esm', 'handler.mjs')), { written: 3 })
+
+      await bundle([...esm, `--outdir=${path.join(tmp, 'lambda-copy-esm-no-banner')}`])
+      const failed = await invoke(path.join(tmp, 'lambda-copy-esm-no-banner', 'handler.mjs'))
       assert.equal(failed.code, 'NativeBindingUnavailable')
       assert.match(failed.message, /runs from a bundle \(an ES module bundle\)/)
       assert.match(failed.message, /needs a require function: esbuild --banner:js=/)
