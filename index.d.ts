@@ -376,6 +376,8 @@ export type ErrorCode =
   | 'KeySchemaUnavailable'
   | 'Aborted'
   | 'Internal'
+  /** Thrown when the package is loaded: no native binary for this platform, or not where it was looked for. */
+  | 'NativeBindingUnavailable'
 
 /** The Error class of dynabatch's client-side failures (and of service errors, with DynamoDB's code). */
 export declare class DynabatchError extends Error {
