@@ -85,10 +85,12 @@ describe('await using (the native syntax)', { skip: SYNTAX ? false : NO_SYNTAX }
     const sent = items(30, 'sup')
     const boom = new Error('the block failed')
     let writer
-    const err = await blocks.putThenThrow(faultClient, 't', sent, boom, FAILING, (w) => (writer = w)).then(
-      () => assert.fail('the block resolved'),
-      (e) => e,
-    )
+    const err = await blocks
+      .putThenThrow(faultClient, 't', sent, boom, FAILING, (w) => (writer = w))
+      .then(
+        () => assert.fail('the block resolved'),
+        (e) => e,
+      )
     assert.equal(typeof globalThis.SuppressedError, 'function')
     assert.equal(err.constructor, globalThis.SuppressedError) // the runtime's, not dynabatch's fallback
     assert.equal(dynabatch.SuppressedError, globalThis.SuppressedError)
@@ -99,7 +101,11 @@ describe('await using (the native syntax)', { skip: SYNTAX ? false : NO_SYNTAX }
     for (const [i, f] of err.error.failed.entries()) {
       assert.equal(f.operation, 'put')
       assert.equal(f.reason, 'Throttled')
-      assert.equal(f.item, sent.find((s) => s.pk === f.item.pk), `failure ${i} carries the very object put`)
+      assert.equal(
+        f.item,
+        sent.find((s) => s.pk === f.item.pk),
+        `failure ${i} carries the very object put`,
+      )
     }
     assert.deepEqual(new Set(err.error.failed.map((f) => f.item.pk)), new Set(sent.map((s) => s.pk)))
     assert.equal(writer.closed, true)
@@ -114,7 +120,10 @@ describe('await using (the native syntax)', { skip: SYNTAX ? false : NO_SYNTAX }
       (e) => e,
     )
     assert.ok(err instanceof BatchWriteError)
-    assert.deepEqual(err.failed.map((f) => f.reason), Array(5).fill('Throttled'))
+    assert.deepEqual(
+      err.failed.map((f) => f.reason),
+      Array(5).fill('Throttled'),
+    )
   })
 })
 
@@ -138,7 +147,10 @@ describe('[Symbol.asyncDispose]() called explicitly (what the syntax does; the N
     for (const item of sent) writer.put(item)
     await assert.rejects(writer[Symbol.asyncDispose](), (e) => {
       assert.ok(e instanceof BatchWriteError)
-      assert.deepEqual(e.failed.map((f) => f.item), sent)
+      assert.deepEqual(
+        e.failed.map((f) => f.item),
+        sent,
+      )
       return true
     })
     assert.equal(writer.closed, true)

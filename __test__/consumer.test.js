@@ -20,8 +20,11 @@ const PKG = require('../package.json')
 const ADDON = fs.readdirSync(ROOT).find((f) => /^dynabatch\..+\.node$/.test(f))
 const PLATFORM = ADDON && ADDON.slice('dynabatch.'.length, -'.node'.length)
 const PLATFORM_DIR = PLATFORM && path.join(ROOT, 'npm', PLATFORM)
-const skip =
-  !ADDON ? 'no built addon (npm run build)' : !fs.existsSync(PLATFORM_DIR) ? `no npm/${PLATFORM} package` : false
+const skip = !ADDON
+  ? 'no built addon (npm run build)'
+  : !fs.existsSync(PLATFORM_DIR)
+    ? `no npm/${PLATFORM} package`
+    : false
 const WINDOWS = process.platform === 'win32'
 
 // Every export of the package (the ESM entry must list the same names as the CommonJS one).
@@ -93,7 +96,9 @@ const node = (args, opts) => run(process.execPath, args, opts)
 const report = (r) => JSON.parse(r.stdout.trim().split('\n').pop())
 
 async function pack(dir) {
-  const r = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', path.join(tmp, 'tarballs')], { cwd: dir })
+  const r = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', path.join(tmp, 'tarballs')], {
+    cwd: dir,
+  })
   const [info] = JSON.parse(r.stdout)
   return { file: path.join(tmp, 'tarballs', info.filename), size: info.size, files: info.files.map((f) => f.path) }
 }
@@ -123,7 +128,8 @@ function missingFiles(files, readFile, manifest) {
     }
   }
   const entries = [manifest.main, manifest.types, ...Object.values(manifest.bin || {})]
-  for (const c of Object.values(manifest.exports || {})) entries.push(...(typeof c === 'string' ? [c] : Object.values(c)))
+  for (const c of Object.values(manifest.exports || {}))
+    entries.push(...(typeof c === 'string' ? [c] : Object.values(c)))
   for (const e of entries.filter(Boolean)) need('package.json', e)
   return [...missing]
 }
@@ -141,7 +147,10 @@ describe('consumer project: the packed packages installed from their tarballs', 
     await ok('tar', ['-xzf', first.file, '-C', stage], { cwd: tmp })
     fs.rmSync(first.file)
     const manifestFile = path.join(stage, 'package', 'package.json')
-    const manifest = publishedManifest(JSON.parse(fs.readFileSync(manifestFile, 'utf8')), await platformsOf(path.join(ROOT, 'package.json')))
+    const manifest = publishedManifest(
+      JSON.parse(fs.readFileSync(manifestFile, 'utf8')),
+      await platformsOf(path.join(ROOT, 'package.json')),
+    )
     fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2))
     main = await pack(path.join(stage, 'package'))
 
@@ -168,17 +177,36 @@ describe('consumer project: the packed packages installed from their tarballs', 
     const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8')
     const manifest = JSON.parse(read('package.json'))
     assert.deepEqual(missingFiles(main.files, read, manifest), [])
-    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'binding.js', 'lib/native.js', 'lib/codec.js', 'bin/dynabatch.js']) {
+    for (const f of [
+      'index.js',
+      'index.mjs',
+      'index.d.ts',
+      'binding.js',
+      'lib/native.js',
+      'lib/codec.js',
+      'bin/dynabatch.js',
+    ]) {
       assert.ok(main.files.includes(f), f)
     }
-    assert.deepEqual(main.files.filter((f) => f.endsWith('.node')), [])
+    assert.deepEqual(
+      main.files.filter((f) => f.endsWith('.node')),
+      [],
+    )
     // The check is not vacuous: a package without one of its modules is caught.
     const without = main.files.filter((f) => f !== 'lib/cli/progress.js')
     assert.deepEqual(missingFiles(without, read, manifest), ['lib/cli/progress.js'])
-    assert.deepEqual(missingFiles(main.files.filter((f) => f !== 'index.mjs'), read, manifest), ['index.mjs'])
+    assert.deepEqual(
+      missingFiles(
+        main.files.filter((f) => f !== 'index.mjs'),
+        read,
+        manifest,
+      ),
+      ['index.mjs'],
+    )
 
     // The release manifest: every napi target as an optional dependency at this version, no install scripts.
-    for (const dep of Object.keys(manifest.optionalDependencies)) assert.equal(manifest.optionalDependencies[dep], PKG.version, dep)
+    for (const dep of Object.keys(manifest.optionalDependencies))
+      assert.equal(manifest.optionalDependencies[dep], PKG.version, dep)
     assert.equal(manifest.optionalDependencies[`dynabatch-${PLATFORM}`], PKG.version)
     for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(manifest.scripts[s], undefined, s)
     assert.deepEqual(manifest.dependencies, undefined)
@@ -196,7 +224,10 @@ describe('consumer project: the packed packages installed from their tarballs', 
   })
 
   it('installs offline in a fresh project without compiling or running anything', async () => {
-    write(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2))
+    write(
+      path.join(consumer, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2),
+    )
     // A TypeScript project has Node's types; from npm's cache (they are a dev dependency of this repository).
     const typesVersion = require('@types/node/package.json').version
     await ok('npm', ['install', '--prefer-offline', '--save-dev', `@types/node@${typesVersion}`])
@@ -220,7 +251,10 @@ describe('consumer project: the packed packages installed from their tarballs', 
     assert.equal(fs.existsSync(called), false, fs.existsSync(called) ? fs.readFileSync(called, 'utf8') : '')
     assert.doesNotMatch(r.stdout + r.stderr, /install-scripts|ensure-built|cargo/)
     const installed = path.join(consumer, 'node_modules', 'dynabatch')
-    assert.deepEqual(fs.readdirSync(installed).filter((f) => f.endsWith('.node') || f === 'target'), [])
+    assert.deepEqual(
+      fs.readdirSync(installed).filter((f) => f.endsWith('.node') || f === 'target'),
+      [],
+    )
     const lock = JSON.parse(fs.readFileSync(path.join(consumer, 'package-lock.json'), 'utf8'))
     for (const [where, entry] of Object.entries(lock.packages)) assert.ok(!entry.hasInstallScript, where)
   })
@@ -316,13 +350,22 @@ export async function load(client: DynamoDBClient, users: User[], loose: Record<
     write(path.join(consumer, 'src', 'app.ts'), source)
     write(path.join(consumer, 'src', 'app.mts'), source)
     // No "types": TypeScript 5 includes every @types package, 7 none: the typings reference Node's themselves.
-    const base = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: ['ES2022', 'ESNext.Disposable'] }
+    const base = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      target: 'ES2022',
+      lib: ['ES2022', 'ESNext.Disposable'],
+    }
     const configs = {
       node16: { ...base, module: 'node16', moduleResolution: 'node16' },
       bundler: { ...base, module: 'esnext', moduleResolution: 'bundler' },
     }
     for (const [name, compilerOptions] of Object.entries(configs)) {
-      write(path.join(consumer, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, include: ['src'] }, null, 2))
+      write(
+        path.join(consumer, `tsconfig.${name}.json`),
+        JSON.stringify({ compilerOptions, include: ['src'] }, null, 2),
+      )
     }
     for (const ts of ['typescript', 'typescript7']) {
       const tsc = path.join(ROOT, 'node_modules', ts, 'bin', 'tsc')
@@ -347,7 +390,17 @@ export async function load(client: DynamoDBClient, users: User[], loose: Record<
     const table = uniqueTableName('consumer_cli')
     const users = Array.from({ length: 300 }, (_, i) => ({ pk: `user#${i}`, age: 20 + (i % 50), tags: ['a', `t${i}`] }))
     write(path.join(consumer, 'users.jsonl'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
-    const args = ['dynabatch', 'import', 'users.jsonl', '--table', table, '--create-table', 'pk:S', '--endpoint', dyn.endpoint]
+    const args = [
+      'dynabatch',
+      'import',
+      'users.jsonl',
+      '--table',
+      table,
+      '--create-table',
+      'pk:S',
+      '--endpoint',
+      dyn.endpoint,
+    ]
     const r = await ok('npx', [...args, '--region', 'us-east-1', '--json', '--quiet'], npxEnv)
     const summary = JSON.parse(r.stdout)
     assert.equal(summary.read, users.length)
@@ -383,8 +436,14 @@ try {
     async function invoke(bundle) {
       const table = uniqueTableName('consumer_bundle')
       await client.createTable(table, { partitionKey: { name: 'pk', type: 'S' } })
-      const event = { endpoint: dyn.endpoint, table, orders: [1, 2, 3].map((q) => ({ pk: `order#${++orders}`, qty: q })) }
-      const out = report(await node([path.join(tmp, 'runner.mjs'), bundle, JSON.stringify(event)], { cwd: path.dirname(bundle) }))
+      const event = {
+        endpoint: dyn.endpoint,
+        table,
+        orders: [1, 2, 3].map((q) => ({ pk: `order#${++orders}`, qty: q })),
+      }
+      const out = report(
+        await node([path.join(tmp, 'runner.mjs'), bundle, JSON.stringify(event)], { cwd: path.dirname(bundle) }),
+      )
       if (out.written !== undefined) {
         assert.equal(out.written, 3)
         assert.equal(await countItems(dyn.endpoint, table), 3)
@@ -427,7 +486,8 @@ try {
     })
 
     it('inlined with --loader:.node=copy (the binary copied beside the bundle) runs; ESM with the require banner', async () => {
-      const banner = "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
+      const banner =
+        "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
       const copy = ['--loader:.node=copy']
       const cjsDir = path.join(tmp, 'lambda-copy-cjs')
       await bundle(['--format=cjs', ...copy, `--outdir=${cjsDir}`])
@@ -458,7 +518,12 @@ try {
         assert.equal(e.code, 'NativeBindingUnavailable')
         assert.equal(e.cause, true)
         assert.match(e.message, new RegExp(`binary for ${PLATFORM} \\(Node ${process.version}\\)`))
-        assert.match(e.message, new RegExp(`optional dependency dynabatch-${PLATFORM}@${PKG.version.replace(/\./g, '\\.')}, and it is not installed`))
+        assert.match(
+          e.message,
+          new RegExp(
+            `optional dependency dynabatch-${PLATFORM}@${PKG.version.replace(/\./g, '\\.')}, and it is not installed`,
+          ),
+        )
         assert.match(e.message, new RegExp(`npm install --os=${process.platform} --cpu=${process.arch}`))
       } finally {
         fs.renameSync(aside, installed)
@@ -470,7 +535,8 @@ try {
       write(path.join(tmp, 'riscv64.cjs'), "Object.defineProperty(process, 'arch', { value: 'riscv64' })\n")
       const e = report(await node(['-r', path.join(tmp, 'riscv64.cjs'), '-e', probe]))
       assert.equal(e.code, 'NativeBindingUnavailable')
-      const libc = process.platform === 'linux' ? `-${PLATFORM.split('-')[2]}` : process.platform === 'win32' ? '-msvc' : ''
+      const libc =
+        process.platform === 'linux' ? `-${PLATFORM.split('-')[2]}` : process.platform === 'win32' ? '-msvc' : ''
       const target = `${process.platform}-riscv64${libc}`
       assert.match(e.message, new RegExp(`There is no prebuilt binary for ${target} \\(prebuilt: linux-x64-gnu, .*\\)`))
       assert.match(e.message, /Build it from source .*"Building from source"/)

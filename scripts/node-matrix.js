@@ -14,19 +14,31 @@ const { spawnSync } = require('node:child_process')
 
 const root = path.join(__dirname, '..')
 const project = path.join(__dirname, 'node-matrix')
-const declared = Object.keys(require('./node-matrix/package.json').devDependencies).map((name) => name.slice('node'.length))
+const declared = Object.keys(require('./node-matrix/package.json').devDependencies).map((name) =>
+  name.slice('node'.length),
+)
 const versions = process.env.DYNABATCH_NODE_MATRIX ? process.env.DYNABATCH_NODE_MATRIX.split(',') : declared
 // The test files npm test runs (Node 22+ reads a directory argument as a file, so they are listed).
-const files = process.argv.length > 2 ? process.argv.slice(2) : fs.readdirSync(path.join(root, '__test__')).filter((f) => /\.test\.[cm]?js$/.test(f)).map((f) => `__test__/${f}`)
+const files =
+  process.argv.length > 2
+    ? process.argv.slice(2)
+    : fs
+        .readdirSync(path.join(root, '__test__'))
+        .filter((f) => /\.test\.[cm]?js$/.test(f))
+        .map((f) => `__test__/${f}`)
 
 // What `npm run` exports to its scripts is about this repository; the nested install must not see it.
+const KEEP = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_registry'])
 function cleanEnv(extra) {
   const env = { ...process.env }
-  for (const k of Object.keys(env)) if (k.startsWith('npm_') && !['npm_config_cache', 'npm_config_userconfig', 'npm_config_registry'].includes(k)) delete env[k]
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('npm_') && !KEEP.has(k)) delete env[k]
+  }
   return { ...env, ...extra }
 }
 
-const binary = (major) => path.join(project, 'node_modules', `node${major}`, 'bin', process.platform === 'win32' ? 'node.exe' : 'node')
+const binary = (major) =>
+  path.join(project, 'node_modules', `node${major}`, 'bin', process.platform === 'win32' ? 'node.exe' : 'node')
 const runs = (major) => {
   const r = spawnSync(binary(major), ['--version'], { encoding: 'utf8' })
   return r.status === 0 && r.stdout.startsWith(`v${major}.`)
@@ -40,10 +52,17 @@ for (const major of versions) {
 }
 if (!versions.every(runs)) {
   console.error(`node-matrix: installing Node ${declared.join(' and ')} (npm ci in scripts/node-matrix)`)
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: project, stdio: 'inherit', env: cleanEnv(), shell: process.platform === 'win32' })
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    cwd: project,
+    stdio: 'inherit',
+    env: cleanEnv(),
+    shell: process.platform === 'win32',
+  })
   const missing = versions.filter((v) => !runs(v))
   if (r.status !== 0 || missing.length > 0) {
-    console.error(`node-matrix: no runnable Node ${missing.join(', ')} in ${project}/node_modules (its install script must run)`)
+    console.error(
+      `node-matrix: no runnable Node ${missing.join(', ')} in ${project}/node_modules (its install script must run)`,
+    )
     process.exit(1)
   }
 }
@@ -60,7 +79,9 @@ for (const major of versions) {
     stdio: 'inherit',
     env: cleanEnv({ PATH: `${path.dirname(bin)}${path.delimiter}${process.env.PATH}` }),
   })
-  console.error(`node-matrix: Node ${version}: ${r.status === 0 ? 'passed' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  console.error(
+    `node-matrix: Node ${version}: ${r.status === 0 ? 'passed' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  )
   if (r.status !== 0) failed.push(version)
 }
 if (failed.length > 0) {
