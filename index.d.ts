@@ -1,6 +1,12 @@
 // Public typings of dynabatch. The native binding's generated typings live in binding.d.ts; this file is the
 // hand-written surface that index.js exposes (it wraps the binding to keep the JS thread's cost low and to add
 // what Rust cannot express: withBatch, Symbol.asyncDispose, NumberValue, BatchWriteError).
+//
+// Item parameters are generic over the caller's own types (`BatchWriter<User>`, `getItem<User>()`), as typed
+// DynamoDB clients do: an `interface` has no index signature and could not be passed as `Item`. The runtime
+// validation (InvalidItem, with the attribute path) is the guard for values the types let through.
+
+/// <reference types="node" />
 
 /** A DynamoDB number carried exactly (up to 38 significant digits), as text. */
 export declare class NumberValue {
@@ -37,6 +43,7 @@ export type AttributeValue =
   | Map<string, AttributeValue>
   | { [name: string]: AttributeValue }
 
+/** The default item type: what the marshaller accepts. Pass your own type instead (`BatchWriter<User>`). */
 export type Item = { [name: string]: AttributeValue } | Map<string, AttributeValue>
 /** A value read back from DynamoDB: N becomes number (or NumberValue), B Buffer, sets Set, M plain object. */
 export type ReadValue =
@@ -215,12 +222,15 @@ export interface RateLimitMetrics {
 export declare class DynamoDBClient {
   /** Never blocks: the AWS configuration chain is loaded lazily, on the first request. */
   constructor(options?: DynamoDBClientOptions)
-  /** Writes one item. Resolves to the request's metrics. */
-  putItem(table: string, item: Item, options?: WriteOptions): Promise<OperationMetrics>
-  /** Reads one item; resolves to `undefined` when it is absent. Its metrics are in `lastGetMetrics`. */
-  getItem(table: string, key: Item, options?: GetItemOptions): Promise<ReadItem | undefined>
-  /** Deletes one item by key. Resolves to the request's metrics. */
-  deleteItem(table: string, key: Item, options?: WriteOptions): Promise<OperationMetrics>
+  /** Writes one item (any object type; its values are checked at run time). Resolves to the request's metrics. */
+  putItem<T extends object = Item>(table: string, item: T, options?: WriteOptions): Promise<OperationMetrics>
+  /**
+   * Reads one item; resolves to `undefined` when it is absent. `T` is what you expect to read (not checked).
+   * Its metrics are in `lastGetMetrics`.
+   */
+  getItem<T extends object = ReadItem>(table: string, key: object, options?: GetItemOptions): Promise<T | undefined>
+  /** Deletes one item by key (a whole item is accepted). Resolves to the request's metrics. */
+  deleteItem(table: string, key: object, options?: WriteOptions): Promise<OperationMetrics>
   /** Creates a table with on-demand billing; resolves once it is ACTIVE. */
   createTable(table: string, options: CreateTableOptions): Promise<TableDescription>
   /** Deletes a table; resolves when DynamoDB accepted the deletion. */
@@ -304,34 +314,35 @@ export type FailureReason =
   | 'KeySchemaUnavailable'
   | string
 
-export interface FailedItem {
+export interface FailedItem<T extends object = Item> {
   operation: 'put' | 'delete'
   /** The item (put) or key (delete) exactly as it was passed in. */
-  item: Item
+  item: T | Partial<T>
   reason: FailureReason
   message: string
   /** Attempts made (0 when the item was never sent). */
   attempts: number
 }
 
-export declare class BatchWriteError extends Error {
+export declare class BatchWriteError<T extends object = Item> extends Error {
   readonly code: 'BatchWriteFailed'
-  readonly failed: FailedItem[]
+  readonly failed: FailedItem<T>[]
   readonly result: BatchWriteResult
 }
 
-export declare class BatchWriter {
+/** A writer of items of type `T` (default: any storable item; `new BatchWriter<User>(…)` for your own type). */
+export declare class BatchWriter<T extends object = Item> {
   constructor(client: DynamoDBClient, table: string, options?: BatchWriterOptions)
   readonly table: string
   readonly closed: boolean
   /** Resolves once accepted; waits only when the writer holds `highWaterMark` unfinished items. */
-  put(item: Item): Promise<void>
+  put(item: T): Promise<void>
   /** Queues a delete by key (a whole item is accepted; only its key attributes are sent). */
-  delete(key: Item): Promise<void>
+  delete(key: Partial<T>): Promise<void>
   /** Queues many puts in one call; resolves once all are accepted. */
-  putMany(items: Iterable<Item>): Promise<void>
+  putMany(items: Iterable<T>): Promise<void>
   /** Queues many deletes in one call. */
-  deleteMany(keys: Iterable<Item>): Promise<void>
+  deleteMany(keys: Iterable<Partial<T>>): Promise<void>
   /** Sends everything queued before the call and waits for it. Rejects with BatchWriteError if anything failed. */
   flush(): Promise<BatchWriteResult>
   /** flush(), then refuse further puts with err.code 'WriterClosed'. Resolves to the whole writer's result. */
@@ -340,11 +351,14 @@ export declare class BatchWriter {
   readonly metrics: WriterMetrics
 }
 
-/** Runs `fn` with a fresh writer and always closes it; resolves to the final result. */
-export declare function withBatch(
+/**
+ * Runs `fn` with a fresh writer and always closes it; resolves to the final result. `T` is the item type
+ * (`withBatch<User>(…)`, or inferred from an annotated `(b: BatchWriter<User>) => …`).
+ */
+export declare function withBatch<T extends object = Item>(
   client: DynamoDBClient,
   table: string,
-  fn: (writer: BatchWriter) => unknown | Promise<unknown>,
+  fn: (writer: BatchWriter<T>) => unknown | Promise<unknown>,
   options?: BatchWriterOptions,
 ): Promise<BatchWriteResult>
 
@@ -362,6 +376,8 @@ export type ErrorCode =
   | 'KeySchemaUnavailable'
   | 'Aborted'
   | 'Internal'
+  /** Thrown when the package is loaded: no native binary for this platform, or not where it was looked for. */
+  | 'NativeBindingUnavailable'
 
 /** The Error class of dynabatch's client-side failures (and of service errors, with DynamoDB's code). */
 export declare class DynabatchError extends Error {
