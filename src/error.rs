@@ -26,6 +26,9 @@ pub const INTERNAL: &str = "Internal";
 pub const UNPROCESSED_AFTER_RETRIES: &str = "UnprocessedAfterRetries";
 pub const THROTTLED: &str = "Throttled";
 pub const SERVER_ERROR: &str = "ServerError";
+/// A response that could not be matched to what was sent: its operations are sent again (never counted as
+/// written); the reason of those that run out of retries, and the errorCode of the request's record.
+pub const UNRECONCILED_RESPONSE: &str = "UnreconciledResponse";
 
 /// Every code a dynabatch call rejects with (service codes aside), as the README's table lists them.
 pub const CODES: &[&str] = &[
@@ -55,6 +58,7 @@ pub const ITEM_REASONS: &[&str] = &[
   KEY_SCHEMA_UNAVAILABLE,
   CLIENT_CLOSED,
   CREDENTIALS,
+  UNRECONCILED_RESPONSE,
 ];
 
 #[derive(Clone, Debug, PartialEq)]
