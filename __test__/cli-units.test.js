@@ -10,11 +10,11 @@ const os = require('node:os')
 const path = require('node:path')
 const { Readable, Writable } = require('node:stream')
 
-const { parseJsonExact, createLineParser, needsExact, canonical, pickMarker, LineError } = require('../lib/cli/lines.js')
-const { createDdbJson, unwrapRecord } = require('../lib/cli/ddb-json.js')
+const { parseJsonExact, createLineParser, needsExact, canonical, pickMarker, LineError } = require('../lib/import/json-lines.js')
+const { createDdbJson, unwrapRecord } = require('../lib/import/ddb-json.js')
 const { parseCommandLine, parseKeySpec, UsageError } = require('../lib/cli/args.js')
 const { Progress, RateMeter, formatStatus, estimate, duration } = require('../lib/cli/progress.js')
-const { DeadLetterFile } = require('../lib/cli/dead-letter.js')
+const { DeadLetterFile } = require('../lib/import/dead-letter.js')
 const { main } = require('../lib/cli/main.js')
 
 class NumberValue {

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
 const dynalite = require('dynalite')
 const { DynamoDBClient, NumberValue } = require('dynabatch')
-const { createLineParser } = require('../lib/cli/lines.js')
+const { createLineParser } = require('../lib/import/json-lines.js')
 
 const COUNT = Number(process.env.DEMO_ITEMS || 100000)
 const TABLE = 'demo_users'

@@ -7,9 +7,9 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { parseCommandLine, UsageError, USAGE } = require('./args.js')
-const { createLineParser, isBlank, openLines } = require('./lines.js')
-const { createDdbJson } = require('./ddb-json.js')
-const { DeadLetterFile } = require('./dead-letter.js')
+const { createLineParser, isBlank, openLines } = require('../import/json-lines.js')
+const { createDdbJson } = require('../import/ddb-json.js')
+const { DeadLetterFile } = require('../import/dead-letter.js')
 const { Progress } = require('./progress.js')
 
 // Bad lines are listed on stderr up to this many; all of them are in the dead-letter file.
