@@ -172,6 +172,75 @@ describe('line parsers', () => {
   })
 })
 
+describe('strict DynamoDB JSON (every field checked; a failure names the line\'s attribute path)', () => {
+  const dj = createLineParser({ format: 'ddb-json', NumberValue })
+  // Throws a LineError whose message starts with the path and matches `re`.
+  function refused(value, path, re) {
+    const line = JSON.stringify({ pk: { S: 'a' }, x: value })
+    assert.throws(
+      () => dj(line),
+      (e) => {
+        assert.ok(e instanceof LineError, `${line}: not a LineError`)
+        assert.equal(e.reason, 'InvalidItem', line)
+        assert.ok(e.message.startsWith(`${path}: `), `${line}: ${e.message}`)
+        assert.match(e.message, re, line)
+        return true
+      },
+    )
+  }
+
+  it('B: only canonical base64 (alphabet, length, padding, no stray bits)', () => {
+    for (const bad of ['Q', 'hello', 'QQ', 'QQ=', 'Q===', 'QR==', 'QUI', 'QUJ=', 'a-b_', 'QQ==\n', ' QQ==', 'QQ==QQ==', '====', 'Q Q=']) {
+      refused({ B: bad }, 'item.x', /canonical base64/)
+    }
+    assert.deepEqual(dj('{"pk":{"S":"a"},"x":{"B":"QQ=="}}').x, Buffer.from('A'))
+    assert.deepEqual(dj('{"pk":{"S":"a"},"x":{"B":"QUJD"}}').x, Buffer.from('ABC'))
+    assert.deepEqual(dj('{"pk":{"S":"a"},"x":{"B":""}}').x, Buffer.alloc(0)) // an empty binary is DynamoDB's call (allowed outside keys)
+    refused({ B: 5 }, 'item.x', /canonical base64/)
+  })
+
+  it('BS: a non-empty array of canonical base64 members', () => {
+    refused({ BS: ['QQ==', 'Q'] }, 'item.x[1]', /canonical base64/)
+    refused({ BS: ['hello'] }, 'item.x[0]', /canonical base64/)
+    refused({ BS: [] }, 'item.x', /BS must hold at least one member/)
+    refused({ BS: [7] }, 'item.x[0]', /canonical base64/)
+    refused({ BS: 'QQ==' }, 'item.x', /BS must hold an array/)
+  })
+
+  it('N and NS: DynamoDB number text exactly, no surrounding space', () => {
+    for (const bad of [' 1', '1 ', '', 'abc', '0x10', 'NaN', 'Infinity', '1e400', '1,5', '--1']) refused({ N: bad }, 'item.x', /not a valid DynamoDB number|significant digits|number/)
+    refused({ N: 5 }, 'item.x', /a number must be given as a string/)
+    assert.equal(dj('{"pk":{"S":"a"},"x":{"N":"1E+2"}}').x.value, '1E+2')
+    refused({ NS: [] }, 'item.x', /NS must hold at least one member/)
+    refused({ NS: ['1', 2] }, 'item.x[1]', /a number must be given as a string/)
+    refused({ NS: ['1', ' 2'] }, 'item.x[1]', /not a valid DynamoDB number/)
+  })
+
+  it('SS: a non-empty array of distinct strings', () => {
+    refused({ SS: [] }, 'item.x', /SS must hold at least one member/)
+    refused({ SS: ['a', 1] }, 'item.x[1]', /SS members must be strings/)
+    refused({ SS: ['a', 'b', 'a'] }, 'item.x[2]', /"a" is already a member/)
+  })
+
+  it('BOOL, NULL, S, M, L: the payload type exactly', () => {
+    refused({ BOOL: 'true' }, 'item.x', /BOOL must hold true or false/)
+    refused({ BOOL: 1 }, 'item.x', /BOOL must hold true or false/)
+    refused({ NULL: false }, 'item.x', /NULL must hold true/)
+    refused({ NULL: 'true' }, 'item.x', /NULL must hold true/)
+    refused({ NULL: null }, 'item.x', /NULL must hold true/)
+    refused({ S: 1 }, 'item.x', /S must hold a string/)
+    refused({ M: [] }, 'item.x', /M must hold an object/)
+    refused({ L: {} }, 'item.x', /L must hold an array/)
+    refused({ M: { in: { L: [{ B: 'Q' }] } } }, 'item.x.in[0]', /canonical base64/)
+  })
+
+  it('exactly one type per value', () => {
+    refused({}, 'item.x', /expected exactly one type key/)
+    refused({ S: 'a', N: '1' }, 'item.x', /expected exactly one type key/)
+    refused({ X: 'a' }, 'item.x', /expected exactly one type key/)
+  })
+})
+
 describe('DynamoDB JSON from JS values', () => {
   it('round-trips every type', () => {
     const item = {

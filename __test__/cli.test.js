@@ -219,6 +219,41 @@ describe('dynabatch CLI on dynalite', () => {
     assert.equal(fs.existsSync(path.join(dir, 'dynabatch-failed.jsonl')), false)
   })
 
+  it('DynamoDB JSON is read strictly: bad base64, numbers, sets and types are bad lines with their line and path', async () => {
+    const table = await newTable()
+    const lines = [
+      { pk: { S: 'good' }, b: { B: 'aGVsbG8=' } },
+      { pk: { S: 'q' }, b: { B: 'Q' } }, // line 2: would store 0 bytes
+      { pk: { S: 'h' }, b: { B: 'hello' } }, // line 3: would store 3 unrelated bytes
+      { pk: { S: 'bs' }, m: { M: { set: { BS: ['aGk=', 'aGk'] } } } }, // line 4
+      { pk: { S: 'n' }, n: { N: ' 12' } }, // line 5
+      { pk: { S: 'ss' }, s: { SS: [] } }, // line 6
+      { pk: { S: 'nul' }, z: { NULL: false } }, // line 7
+      { pk: { S: 'two' }, t: { S: 'a', N: '1' } }, // line 8
+    ]
+    const file = writeLines('strict.ddb.jsonl', lines)
+    const r = await cli(['import', file, '--table', table, '--format', 'ddb-json', '--json'])
+    assert.equal(r.code, 1, r.stderr)
+    const s = JSON.parse(r.stdout)
+    assert.deepEqual([s.read, s.written, s.failed, s.invalidLines], [8, 1, 7, 7])
+    const dl = readDeadLetters(`${file}.failed.jsonl`)
+    assert.deepEqual(
+      dl.map((d) => [d.line, d.reason, d.message.split(':')[0]]),
+      [
+        [2, 'InvalidItem', 'item.b'],
+        [3, 'InvalidItem', 'item.b'],
+        [4, 'InvalidItem', 'item.m.set[1]'],
+        [5, 'InvalidItem', 'item.n'],
+        [6, 'InvalidItem', 'item.s'],
+        [7, 'InvalidItem', 'item.z'],
+        [8, 'InvalidItem', 'item.t'],
+      ],
+    )
+    assert.deepEqual(dl[0].item, { pk: { S: 'q' }, b: { B: 'Q' } }) // kept exactly as it was, to be fixed by hand
+    assert.equal(await countItems(server.endpoint, table), 1)
+    assert.deepEqual((await client.getItem(table, { pk: 'good' })).b, Buffer.from('hello'))
+  })
+
   it('deletes by key (whole items accepted)', async () => {
     const table = await newTable()
     const items = Array.from({ length: 1000 }, (_, i) => user(i))
