@@ -7,7 +7,6 @@ const TAGS = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS']
 const TAG_SET = new Set(TAGS)
 // Keys of a dead-letter record (see main.js): such a line carries its item under `item`.
 const DEAD_LETTER_KEYS = new Set(['line', 'operation', 'reason', 'message', 'attempts', 'item', 'raw'])
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/
 
 class ConversionError extends TypeError {
   constructor(path, message) {
@@ -91,8 +90,11 @@ function unwrapRecord(obj) {
 function createDdbJson(NumberValue) {
   if (typeof NumberValue !== 'function') throw new TypeError('createDdbJson needs the NumberValue class')
 
+  // The number rules are the core's (NumberValue); only the surrounding space it would trim away is refused
+  // here, so the text stored is the text read.
   function number(text, path) {
     if (typeof text !== 'string') throw new ConversionError(path, `a number must be given as a string, got ${describe(text)}`)
+    if (text.length === 0 || text.trim() !== text) throw new ConversionError(path, `${JSON.stringify(text)} is not a valid DynamoDB number`)
     try {
       return new NumberValue(text)
     } catch (e) {
@@ -100,15 +102,20 @@ function createDdbJson(NumberValue) {
     }
   }
 
+  // Canonical base64 is the text Buffer's own encoder gives back for the bytes it decodes: any other text
+  // (another alphabet, missing or extra padding, stray bits, spaces) would be stored as other bytes.
   function binary(text, path) {
-    if (typeof text !== 'string' || !BASE64_RE.test(text)) {
-      throw new ConversionError(path, `binary must be base64 text, got ${describe(text)}`)
+    if (typeof text === 'string') {
+      const bytes = Buffer.from(text, 'base64')
+      if (bytes.toString('base64') === text) return bytes
     }
-    return Buffer.from(text, 'base64')
+    throw new ConversionError(path, `binary must be canonical base64 (A-Z a-z 0-9 + /, padded with = to a multiple of 4), got ${describe(text)}`)
   }
 
-  function list(p, tag, path) {
+  // SS, NS, BS: DynamoDB refuses an empty set, so an empty array is a bad line rather than a lost attribute.
+  function members(p, tag, path) {
     if (!Array.isArray(p)) throw new ConversionError(path, `${tag} must hold an array, got ${describe(p)}`)
+    if (p.length === 0) throw new ConversionError(path, `${tag} must hold at least one member (DynamoDB has no empty sets)`)
     return p
   }
 
@@ -144,27 +151,31 @@ function createDdbJson(NumberValue) {
         if (!isObject(p)) throw new ConversionError(path, `M must hold an object, got ${describe(p)}`)
         return fromMap(p, path)
       case 'L': {
-        const out = new Array(list(p, tag, path).length)
+        if (!Array.isArray(p)) throw new ConversionError(path, `L must hold an array, got ${describe(p)}`)
+        const out = new Array(p.length)
         for (let i = 0; i < p.length; i++) out[i] = fromValue(p[i], `${path}[${i}]`)
         return out
       }
       case 'SS': {
         const out = new Set()
-        list(p, tag, path).forEach((s, i) => {
+        members(p, tag, path).forEach((s, i) => {
           if (typeof s !== 'string') throw new ConversionError(`${path}[${i}]`, `SS members must be strings, got ${describe(s)}`)
+          // a Set would merge the two silently; DynamoDB refuses duplicates
+          if (out.has(s)) throw new ConversionError(`${path}[${i}]`, `${describe(s)} is already a member of this SS`)
           out.add(s)
         })
         return out
       }
       case 'NS': {
+        // Members equal by value (1 and 1.0) are distinct NumberValues here; the writer refuses them.
         const out = new Set()
-        list(p, tag, path).forEach((s, i) => out.add(number(s, `${path}[${i}]`)))
+        members(p, tag, path).forEach((s, i) => out.add(number(s, `${path}[${i}]`)))
         return out
       }
       default: {
-        // BS
+        // BS: equal byte strings are distinct Buffers here; the writer refuses them.
         const out = new Set()
-        list(p, tag, path).forEach((s, i) => out.add(binary(s, `${path}[${i}]`)))
+        members(p, tag, path).forEach((s, i) => out.add(binary(s, `${path}[${i}]`)))
         return out
       }
     }
