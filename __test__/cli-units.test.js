@@ -10,7 +10,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { Readable, Writable } = require('node:stream')
 
-const { parseJsonExact, createLineParser, needsExact, canonical, pickMarker, LineError } = require('../lib/import/json-lines.js')
+const { parseJsonExact, createLineParser, pickMarker, LineError } = require('../lib/import/json-lines.js')
 const { createDdbJson, unwrapRecord } = require('../lib/import/ddb-json.js')
 const { parseCommandLine, parseKeySpec, UsageError } = require('../lib/cli/args.js')
 const { Progress, RateMeter, formatStatus, estimate, duration } = require('../lib/cli/progress.js')
@@ -51,16 +51,29 @@ describe('exact numbers in JSON lines', () => {
     assert.equal(v.c[0].value, '-98765432109876543210.5')
   })
 
-  it('keeps numbers a double carries exactly, including long texts and exponents', () => {
-    const v = parseJsonExact('{"a":1.5e3,"b":9007199254740991,"c":0.12345678901234,"d":1.000000000000000,"e":25E-2}', NumberValue)
-    assert.deepEqual(v, { a: 1500, b: 9007199254740991, c: 0.12345678901234, d: 1, e: 0.25 })
+  it('a literal with an exponent or 16+ mantissa characters is a NumberValue with its text; shorter ones are numbers', () => {
+    const v = parseJsonExact(
+      '{"a":1.5e3,"b":9007199254740991,"c":0.12345678901234,"d":1.000000000000000,"e":25E-2,"f":123456789012345,"g":-0.5,"h":-123456789012345,"i":0.1234567890123}',
+      NumberValue,
+    )
+    assert.deepEqual(
+      [v.a, v.b, v.c, v.d, v.e].map((x) => x instanceof NumberValue && x.value),
+      ['1.5e3', '9007199254740991', '0.12345678901234', '1.000000000000000', '25E-2'],
+    )
+    assert.deepEqual([v.f, v.g, v.h, v.i], [123456789012345, -0.5, -123456789012345, 0.1234567890123])
   })
 
-  it('integers beyond the safe range are NumberValue even when the double is exact (the writer refuses them as numbers)', () => {
+  it('integers beyond the safe range are NumberValue', () => {
     const v = parseJsonExact('{"a":1e20,"b":9007199254740993,"c":-9007199254740992}', NumberValue)
     assert.equal(v.a.value, '1e20')
     assert.equal(v.b.value, '9007199254740993')
     assert.equal(v.c.value, '-9007199254740992')
+  })
+
+  it('a token that is not a JSON number is a syntax error, never a NumberValue', () => {
+    for (const bad of ['01e5', '1.e5', '-.5e1', '00000000000000001', '1.2.3.4.5.6.7.8.9']) {
+      assert.throws(() => parseJsonExact(`{"a":${bad}}`, NumberValue), { name: 'SyntaxError' }, bad)
+    }
   })
 
   it('digits inside strings, escaped quotes and keys are left alone', () => {
@@ -93,16 +106,6 @@ describe('exact numbers in JSON lines', () => {
 
   it('numbers DynamoDB cannot hold fail with code InvalidItem', () => {
     assert.throws(() => parseJsonExact('{"n":1e400}', NumberValue), { code: 'InvalidItem' })
-  })
-
-  it('canonical and needsExact compare decimal values', () => {
-    assert.equal(canonical('1.50'), canonical('15e-1'))
-    assert.equal(canonical('-0.000'), '0')
-    assert.equal(canonical('100'), '1e2')
-    assert.equal(needsExact('0.1'), false)
-    assert.equal(needsExact('12345678901234567'), true)
-    assert.equal(needsExact('1e-7'), false)
-    assert.equal(needsExact('1.0000000000000001'), true)
   })
 })
 
