@@ -12,7 +12,7 @@ const { Readable, Writable } = require('node:stream')
 
 const { parseJsonExact, createLineParser, pickMarker, LineError } = require('../lib/import/json-lines.js')
 const { createDdbJson, unwrapRecord } = require('../lib/import/ddb-json.js')
-const { parseCommandLine, parseKeySpec, UsageError } = require('../lib/cli/args.js')
+const { parseCommandLine, parseKeySpec, parseShard, UsageError } = require('../lib/cli/args.js')
 const { Progress, RateMeter, formatStatus, estimate, duration } = require('../lib/cli/progress.js')
 const { DeadLetterFile } = require('../lib/import/dead-letter.js')
 const { main } = require('../lib/cli/main.js')
@@ -309,14 +309,21 @@ describe('arguments', () => {
   it('defaults', () => {
     const c = parse('import', 'items.jsonl', '--table', 'users')
     assert.equal(c.command, 'import')
-    assert.equal(c.input, '/data/items.jsonl')
-    assert.equal(c.format, 'json')
+    assert.deepEqual(c.inputs, ['/data/items.jsonl'])
+    assert.equal(c.format, undefined) // json, except for export folders (DynamoDB JSON)
     assert.equal(c.failedOut, '/data/items.jsonl.failed.jsonl')
+    assert.equal(c.checkpoint, undefined)
+    assert.equal(c.shard, undefined)
     assert.equal(c.statusIntervalMs, 5000)
     assert.equal(c.concurrency, undefined)
     assert.equal(c.quiet, false)
     assert.equal(parse('delete', '-', '-t', 'users').failedOut, '/data/dynabatch-failed.jsonl')
-    assert.equal(parse('delete', '-', '-t', 'users').input, '-')
+    assert.deepEqual(parse('delete', '-', '-t', 'users').inputs, ['-'])
+    // several inputs: one dead-letter file in the working directory; a directory: <dir>.failed.jsonl
+    const many = parse('import', 'a.jsonl', 'exports/', '-', '-t', 'users')
+    assert.deepEqual(many.inputs, ['/data/a.jsonl', '/data/exports', '-'])
+    assert.equal(many.failedOut, '/data/dynabatch-failed.jsonl')
+    assert.equal(parse('import', 'exports/', '-t', 'users').failedOut, '/data/exports.failed.jsonl')
   })
 
   it('every option', () => {
@@ -324,12 +331,13 @@ describe('arguments', () => {
       'delete', 'k.jsonl', '--table=users', '-f', 'ddb-json', '--endpoint', 'http://127.0.0.1:8000', '--region', 'eu-west-1',
       '--profile', 'p', '--concurrency', '4', '--adaptive', '500', '--max-retries', '0', '--flush-amount', '10',
       '--create-table', 'pk:s,sk:N', '--failed-out', 'out/f.jsonl', '--status-interval', '0.5', '-q', '--json',
+      '--shard', '2/3', '--checkpoint', 'run.ckpt',
     )
     assert.deepEqual(
       { ...c },
       {
         command: 'delete',
-        input: '/data/k.jsonl',
+        inputs: ['/data/k.jsonl'],
         table: 'users',
         format: 'ddb-json',
         endpoint: 'http://127.0.0.1:8000',
@@ -342,6 +350,8 @@ describe('arguments', () => {
         flushAmount: 10,
         createTable: { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'N' } },
         failedOut: '/data/out/f.jsonl',
+        checkpoint: '/data/run.ckpt',
+        shard: { index: 2, count: 3 },
         statusIntervalMs: 500,
         quiet: true,
         json: true,
@@ -354,8 +364,8 @@ describe('arguments', () => {
   it('usage errors', () => {
     usage([], /missing command/)
     usage(['load', 'f', '-t', 'users'], /unknown command "load"/)
-    usage(['import', '-t', 'users'], /needs an input file/)
-    usage(['import', 'a', 'b', '-t', 'users'], /unexpected argument "b"/)
+    usage(['import', '-t', 'users'], /import needs an input: a file, a directory, an export folder, or - for stdin/)
+    usage(['import', '-', '-', '-t', 'users'], /- \(stdin\) can be read only once/)
     usage(['import', 'f'], /--table is required/)
     usage(['import', 'f', '-t', ''], /--table is required/)
     usage(['import', 'f', '-t', 'users', '--bogus'], /Unknown option '--bogus'/)
@@ -367,8 +377,21 @@ describe('arguments', () => {
     usage(['import', 'f', '-t', 'users', '--rate-limit', '0'], /--rate-limit must be a positive number/)
     usage(['import', 'f', '-t', 'users', '--adaptive', '1e3x'], /--adaptive must be a positive number/)
     usage(['import', 'f', '-t', 'users', '--rate-limit', '10', '--adaptive', '10'], /either --rate-limit or --adaptive/)
-    usage(['import', 'f', '-t', 'users', '--failed-out', 'f'], /must not be the input/)
+    usage(['import', 'f', '-t', 'users', '--failed-out', 'f'], /--failed-out must not be an input file/)
+    usage(['import', 'f', 'g', '-t', 'users', '--failed-out', 'g'], /--failed-out must not be an input file/)
+    usage(['import', '-', '-t', 'users', '--checkpoint', 'c'], /--checkpoint needs inputs that can be read again: not - \(stdin\)/)
+    usage(['import', 'f', '-t', 'users', '--checkpoint', 'f'], /--checkpoint must not be an input file/)
+    usage(['import', 'f', '-t', 'users', '--checkpoint', 'x', '--failed-out', 'x'], /--checkpoint must not be the dead-letter file/)
+    for (const bad of ['3/3', '1', '-1/3', '0/0', 'a/b', '1/2/3', '1.5/3']) {
+      usage(['import', 'f', '-t', 'users', `--shard=${bad}`], /--shard takes I\/N with 0 <= I < N, e\.g\. 0\/3/)
+    }
     usage(['import', 'f', '-t', 'users', '--status-interval', '0'], /--status-interval must be a positive number/)
+  })
+
+  it('--shard I/N', () => {
+    assert.deepEqual(parseShard('0/3'), { index: 0, count: 3 })
+    assert.deepEqual(parseShard(' 2 / 3 '), { index: 2, count: 3 })
+    assert.deepEqual(parseShard('0/1'), { index: 0, count: 1 })
   })
 
   it('--create-table specs', () => {
@@ -631,9 +654,9 @@ describe('main() with a fake writer', () => {
         [6, 'ValidationException'],
       ],
     )
-    assert.deepEqual(dl[0], { line: 3, operation: 'put', reason: 'InvalidLine', message: dl[0].message, attempts: 0, item: null, raw: '{oops' })
+    assert.deepEqual(dl[0], { input, line: 3, operation: 'put', reason: 'InvalidLine', message: dl[0].message, attempts: 0, item: null, raw: '{oops' })
     assert.match(dl[0].message, /^invalid JSON: /)
-    assert.deepEqual(dl[3], { line: 6, operation: 'put', reason: 'ValidationException', message: 'too big', attempts: 1, item: dl[3].item })
+    assert.deepEqual(dl[3], { input, line: 6, operation: 'put', reason: 'ValidationException', message: 'too big', attempts: 1, item: dl[3].item })
     assert.deepEqual(dl[1].item, { pk: { N: '5' } })
     assert.deepEqual(dl[3].item, { pk: { S: 'f' }, v: { L: [{ N: '1' }] } })
     assert.match(r.err, /line 3: invalid JSON: /)
@@ -674,7 +697,7 @@ describe('main() with a fake writer', () => {
     })
     const r = await run(['import', '-', '-t', 'users', '--json'], { lib, stdin })
     assert.equal(r.code, 1)
-    assert.match(r.err, /reading stdin failed: EIO/)
+    assert.match(r.err, /reading stdin failed: EIO: i\/o error, read/)
     assert.equal(state.writers[0].puts, 2)
     assert.equal(JSON.parse(r.out).written, 2)
   })
@@ -730,6 +753,6 @@ describe('main() with a fake writer', () => {
     assert.equal(out.text, `${require('../package.json').version}\n`)
     const err = capture()
     assert.equal(await main(['import'], { stdout: capture(), stderr: err, loadLib: noLib }), 2)
-    assert.match(err.text, /needs an input file.*\n.*--help/)
+    assert.match(err.text, /needs an input: .*\n.*--help/)
   })
 })

@@ -137,6 +137,7 @@ describe('dynabatch CLI on dynalite', () => {
     )
     assert.equal(dl[0].raw, '{"pk":"u9", oops}')
     assert.deepEqual(dl[1], {
+      input: file,
       line: 100,
       operation: 'put',
       reason: 'InvalidItem',
@@ -164,6 +165,7 @@ describe('dynabatch CLI on dynalite', () => {
         written: 1000,
         putsWritten: 1000,
         deletesWritten: 0,
+        skipped: 0,
         failed: 1,
         invalidLines: 1,
         requests: 40,
@@ -177,6 +179,7 @@ describe('dynabatch CLI on dynalite', () => {
         failedOut: path.join(dir, 'j-failed.jsonl'),
         interrupted: false,
         reasons: { InvalidLine: 1 },
+        files: [{ input: file, read: 1001, written: 1000, failed: 1, invalidLines: 1, complete: true }],
       },
     )
     assert.ok(s.elapsedMs > 0 && s.itemsPerSecond > 0 && s.p99LatencyMs >= s.p50LatencyMs)

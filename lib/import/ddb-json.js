@@ -6,7 +6,8 @@
 const TAGS = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS']
 const TAG_SET = new Set(TAGS)
 // Keys of a dead-letter record (see main.js): such a line carries its item under `item`.
-const DEAD_LETTER_KEYS = new Set(['line', 'operation', 'reason', 'message', 'attempts', 'item', 'raw'])
+const DEAD_LETTER_KEYS = new Set(['input', 'line', 'operation', 'reason', 'message', 'attempts', 'item', 'raw', 'rawBase64'])
+const INCREMENTAL_KEYS = new Set(['Metadata', 'Keys', 'NewImage', 'OldImage'])
 
 class ConversionError extends TypeError {
   constructor(path, message) {
@@ -68,23 +69,65 @@ function isTypedValue(v) {
 }
 
 /**
- * The DynamoDB-JSON item a line holds: the line itself, the S3 export's {"Item": {...}}, or a dynabatch
- * dead-letter record {"line", "reason", "message", "item": {...}}. A wrapper is recognised only when its inner
+ * The DynamoDB-JSON item a line holds, and the operation it asks for: the line itself, the S3 export's
+ * {"Item": {...}}, or a dynabatch dead-letter record {"input", "line", "operation", "reason", "message",
+ * "item": {...}}, which is re-applied with its own operation. A wrapper is recognised only when its inner
  * object is not itself a typed attribute value, so an item whose one attribute is named Item still reads.
+ * Returns { item, operation? }.
  */
-function unwrapRecord(obj) {
+function readRecord(obj) {
   if (!isObject(obj)) throw new ConversionError('line', `expected a JSON object, got ${describe(obj)}`)
   const keys = Object.keys(obj)
-  if (keys.length === 1 && keys[0] === 'Item' && isObject(obj.Item) && !isTypedValue(obj.Item)) return obj.Item
+  if (keys.length === 1 && keys[0] === 'Item' && isObject(obj.Item) && !isTypedValue(obj.Item)) return { item: obj.Item }
   if (Object.prototype.hasOwnProperty.call(obj, 'item') && keys.every((k) => DEAD_LETTER_KEYS.has(k))) {
     if (obj.item === null) {
       const e = new ConversionError('line', 'this dead-letter record has no item (its line was not valid JSON: fix its "raw" text)')
-      if (typeof obj.raw === 'string') e.raw = obj.raw // carried on, so a re-run's dead letter still holds the original text
+      // carried on, so a re-run's dead letter still holds the original text
+      if (typeof obj.raw === 'string') e.raw = obj.raw
+      if (typeof obj.rawBase64 === 'string') e.rawBase64 = obj.rawBase64
       throw e
     }
-    if (isObject(obj.item) && !isTypedValue(obj.item)) return obj.item
+    if (isObject(obj.item) && !isTypedValue(obj.item)) {
+      if (obj.operation !== undefined && obj.operation !== 'put' && obj.operation !== 'delete') {
+        throw new ConversionError('line', `a dead-letter record's operation must be "put" or "delete", got ${describe(obj.operation)}`)
+      }
+      return { item: obj.item, operation: obj.operation }
+    }
   }
-  return obj
+  return { item: obj }
+}
+
+function unwrapRecord(obj) {
+  return readRecord(obj).item
+}
+
+/**
+ * A line of a DynamoDB export's data file, strictly in the export's form. A full export's line is exactly
+ * {"Item": {...}}; an incremental export's is {"Metadata", "Keys", "NewImage"?, "OldImage"?}: with NewImage
+ * it puts NewImage (whose key attributes must be the Keys), without it deletes Keys.
+ * Returns { item, operation?, root } (root: the path prefix of the item's attributes in messages).
+ */
+function readExportLine(obj, exportType) {
+  if (!isObject(obj)) throw new ConversionError('line', `expected a JSON object, got ${describe(obj)}`)
+  if (exportType !== 'INCREMENTAL_EXPORT') {
+    const keys = Object.keys(obj)
+    if (keys.length !== 1 || keys[0] !== 'Item' || !isObject(obj.Item)) {
+      throw new ConversionError('line', `a full export's line is {"Item": {...}}, got the fields ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}`)
+    }
+    return { item: obj.Item, root: 'item' }
+  }
+  for (const k of Object.keys(obj)) {
+    if (!INCREMENTAL_KEYS.has(k)) throw new ConversionError('line', `unexpected field ${JSON.stringify(k)} in an incremental export's line (Metadata, Keys, NewImage, OldImage)`)
+  }
+  if (!isObject(obj.Keys)) throw new ConversionError('line', `an incremental export's line needs "Keys": an object, got ${describe(obj.Keys)}`)
+  if (obj.NewImage === undefined) return { item: obj.Keys, operation: 'delete', root: 'Keys' }
+  if (!isObject(obj.NewImage)) throw new ConversionError('NewImage', `expected an object, got ${describe(obj.NewImage)}`)
+  for (const k of Object.keys(obj.Keys)) {
+    if (JSON.stringify(obj.NewImage[k]) !== JSON.stringify(obj.Keys[k])) {
+      throw new ConversionError(child('NewImage', k), `the key attribute differs from Keys${child('', k)}`)
+    }
+  }
+  return { item: obj.NewImage, operation: 'put', root: 'NewImage' }
 }
 
 function createDdbJson(NumberValue) {
@@ -269,4 +312,4 @@ function createDdbJson(NumberValue) {
   return { fromValue, fromItem, toValue, toItem }
 }
 
-module.exports = { createDdbJson, unwrapRecord, isTypedValue, ConversionError, TAGS }
+module.exports = { createDdbJson, readRecord, readExportLine, unwrapRecord, isTypedValue, ConversionError, TAGS }

@@ -8,8 +8,7 @@
 // (at most 15 digits) is carried exactly by a double and stays a number. Lines without such a literal (the
 // common case) cost one regex test on top of JSON.parse.
 
-const readline = require('node:readline')
-const { createDdbJson, unwrapRecord, ConversionError } = require('./ddb-json.js')
+const { createDdbJson, readRecord, readExportLine, ConversionError } = require('./ddb-json.js')
 
 // The same rule as exactSpans, over the whole line: false hits (digits inside strings) only cost the scan.
 // The 16 classes are spelled out: V8 tests that form several times faster than [\d.]{16} (measured).
@@ -122,6 +121,17 @@ function parseJsonExact(line, NumberValue) {
  * is 'InvalidLine' (not JSON, not an object) or 'InvalidItem' (a value that cannot be converted).
  */
 function createLineParser({ format = 'json', NumberValue }) {
+  const parse = createOperationParser({ format, NumberValue })
+  return (line) => parse(line).item
+}
+
+/**
+ * A function line -> { operation, item } where operation is 'put' or 'delete': `operation` (the default),
+ * the one a dead-letter record names (ddb-json), or the one an incremental export's line implies.
+ * format: 'json' | 'ddb-json' | 'export' (a DynamoDB export's data file; `exportType` FULL_EXPORT or
+ * INCREMENTAL_EXPORT). Throws LineError like createLineParser.
+ */
+function createOperationParser({ format = 'json', operation = 'put', NumberValue, exportType }) {
   if (format === 'json') {
     return (line) => {
       let v
@@ -133,31 +143,34 @@ function createLineParser({ format = 'json', NumberValue }) {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) {
         throw new LineError('InvalidLine', `expected a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`)
       }
-      return v
+      return { operation, item: v }
     }
   }
-  if (format === 'ddb-json') {
-    const ddb = createDdbJson(NumberValue)
-    return (line) => {
-      let v
-      try {
-        v = JSON.parse(line)
-      } catch (e) {
-        throw toLineError(e)
+  if (format !== 'ddb-json' && format !== 'export') throw new TypeError(`unknown format ${format}`)
+  const ddb = createDdbJson(NumberValue)
+  const read = format === 'export' ? (v) => readExportLine(v, exportType) : readRecord
+  return (line) => {
+    let v
+    try {
+      v = JSON.parse(line)
+    } catch (e) {
+      throw toLineError(e)
+    }
+    let rec
+    try {
+      rec = read(v)
+      return { operation: rec.operation || operation, item: ddb.fromItem(rec.item, rec.root || 'item') }
+    } catch (e) {
+      const err = toLineError(e)
+      if (e.raw !== undefined) err.raw = e.raw
+      if (e.rawBase64 !== undefined) err.rawBase64 = e.rawBase64
+      if (rec !== undefined) {
+        err.ddbItem = rec.item // already DynamoDB JSON: the dead-letter file keeps it as is
+        if (rec.operation) err.operation = rec.operation
       }
-      let inner
-      try {
-        inner = unwrapRecord(v)
-        return ddb.fromItem(inner)
-      } catch (e) {
-        const err = toLineError(e)
-        if (e.raw !== undefined) err.raw = e.raw
-        if (inner !== undefined) err.ddbItem = inner // already DynamoDB JSON: the dead-letter file keeps it as is
-        throw err
-      }
+      throw err
     }
   }
-  throw new TypeError(`unknown format ${format}`)
 }
 
 function toLineError(e) {
@@ -167,25 +180,11 @@ function toLineError(e) {
   return new LineError(e && e.code === 'InvalidItem' ? 'InvalidItem' : 'InvalidLine', e && e.message !== undefined ? e.message : String(e))
 }
 
-// Blank lines (a trailing newline, separators) are skipped, not reported.
-function isBlank(line) {
-  return line.length === 0 || line.trim().length === 0
-}
-
-/**
- * Lines of a stream through readline: its async iterator pauses the stream while the consumer awaits, so
- * memory stays bounded by a chunk or so whatever the input size.
- */
-function openLines(input) {
-  return readline.createInterface({ input, crlfDelay: Infinity, terminal: false })
-}
-
 module.exports = {
   parseJsonExact,
   createLineParser,
+  createOperationParser,
   exactSpans,
   pickMarker,
-  isBlank,
-  openLines,
   LineError,
 }
