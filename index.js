@@ -746,4 +746,5 @@ module.exports = {
   DynabatchError,
   InvalidItemError,
   SuppressedError: SuppressedErrorImpl,
+  importFrom: require('./lib/import/index.js').importFrom,
 }

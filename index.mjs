@@ -15,5 +15,6 @@ export const {
   DynabatchError,
   InvalidItemError,
   SuppressedError,
+  importFrom,
 } = m
 export default m
