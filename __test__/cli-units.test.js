@@ -8,7 +8,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { Readable, Writable } = require('node:stream')
+const { Readable } = require('node:stream')
 
 const { parseJsonExact, createLineParser, pickMarker, LineError } = require('../lib/import/json-lines.js')
 const { createDdbJson, unwrapRecord } = require('../lib/import/ddb-json.js')
@@ -16,24 +16,8 @@ const { parseCommandLine, parseKeySpec, parseShard, UsageError } = require('../l
 const { Progress, RateMeter, formatStatus, estimate, duration } = require('../lib/cli/progress.js')
 const { DeadLetterFile } = require('../lib/import/dead-letter.js')
 const { main } = require('../lib/cli/main.js')
+const { makeFakeLib, NumberValue, capture } = require('./helpers/fake-writer.js')
 
-class NumberValue {
-  constructor(v) {
-    const t = String(v).trim()
-    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t) || Math.abs(Number(t)) >= 1e126) {
-      const e = new TypeError(`${JSON.stringify(t)} is not a valid DynamoDB number`)
-      e.code = 'InvalidItem'
-      throw e
-    }
-    this.value = t
-  }
-  toString() {
-    return this.value
-  }
-  toJSON() {
-    return this.value
-  }
-}
 const nv = (t) => new NumberValue(t)
 const ddb = createDdbJson(NumberValue)
 
@@ -489,112 +473,7 @@ describe('dead-letter file', () => {
 })
 
 // ---------------------------------------------------------------------------------------------------------
-// main() against a fake package: what the CLI does with what the writer says.
-
-function makeFakeLib(behaviour = {}) {
-  const state = { writers: [], items: [], created: [], tables: new Set(behaviour.tables || ['users']) }
-  class DynamoDBClient {
-    constructor(options) {
-      state.clientOptions = options
-    }
-    async createTable(table, options) {
-      state.created.push([table, options])
-      if (state.tables.has(table)) throw Object.assign(new Error('Table already exists'), { code: 'ResourceInUseException' })
-      state.tables.add(table)
-      return { tableName: table, status: 'ACTIVE', ...options }
-    }
-    async describeTable(table) {
-      if (!state.tables.has(table)) throw Object.assign(new Error('not found'), { code: 'ResourceNotFoundException' })
-      return { tableName: table, status: 'ACTIVE', partitionKey: { name: 'pk', type: 'S' } }
-    }
-  }
-  class BatchWriteError extends Error {
-    constructor(failed) {
-      super(`${failed.length} items could not be written`)
-      this.code = 'BatchWriteFailed'
-      this.failed = failed
-    }
-  }
-  class BatchWriter {
-    constructor(client, table, options) {
-      this.table = table
-      this.options = options
-      this.queue = [] // [operation, item]
-      this.invalid = []
-      this.waiters = []
-      this.puts = 0
-      this.deletes = 0
-      this.closed = false
-      this.aborted = false
-      options.signal.addEventListener('abort', () => {
-        this.aborted = true
-        this.waiters.splice(0).forEach((r) => r()) // like waitForRoom: room is made on abort
-      })
-      state.writers.push(this)
-    }
-    push(op, item) {
-      if (this.closed || this.aborted) return Promise.reject(Object.assign(new Error('closed'), { code: 'WriterClosed' }))
-      if (typeof item.pk !== 'string') {
-        const e = Object.assign(new TypeError(`item.pk: key attribute must be of type S, got ${typeof item.pk}`), { code: 'InvalidItem' })
-        this.invalid.push({ operation: op, item, reason: 'InvalidItem', message: e.message, attempts: 0 })
-        return Promise.reject(e)
-      }
-      this.queue.push([op, item])
-      state.items.push(item)
-      if (behaviour.blockAfter !== undefined && this.queue.length >= behaviour.blockAfter) {
-        if (behaviour.onBlocked) setImmediate(behaviour.onBlocked)
-        return new Promise((r) => this.waiters.push(r))
-      }
-      return Promise.resolve()
-    }
-    put(item) {
-      return this.push('put', item)
-    }
-    delete(key) {
-      return this.push('delete', key)
-    }
-    async close() {
-      this.closed = true
-      const failed = this.invalid.splice(0)
-      for (const [op, item] of this.queue.splice(0)) {
-        if (this.aborted) failed.push({ operation: op, item, reason: 'Aborted', message: 'aborted', attempts: 0 })
-        else if (behaviour.failPk && behaviour.failPk.has(item.pk)) {
-          failed.push({ operation: op, item, reason: 'ValidationException', message: 'too big', attempts: 1 })
-        } else if (op === 'put') this.puts++
-        else this.deletes++
-      }
-      if (failed.length) throw new BatchWriteError(failed)
-      return {}
-    }
-    get metrics() {
-      return {
-        putsWritten: this.puts,
-        deletesWritten: this.deletes,
-        failed: 0,
-        requests: Math.ceil((this.puts + this.deletes) / 25),
-        retries: 0,
-        throttles: 0,
-        consumedWcu: this.puts + this.deletes,
-        accepted: 0,
-        inFlight: 0,
-      }
-    }
-  }
-  const lib = { DynamoDBClient, BatchWriter, BatchWriteError, NumberValue, FixedRate: class {}, AdaptiveRate: class {} }
-  return { lib, state }
-}
-
-function capture() {
-  let text = ''
-  const s = new Writable({
-    write(chunk, enc, cb) {
-      text += chunk
-      cb()
-    },
-  })
-  Object.defineProperty(s, 'text', { get: () => text })
-  return s
-}
+// main() against a fake package (helpers/fake-writer.js): what the CLI does with what the writer says.
 
 describe('main() with a fake writer', () => {
   let dir

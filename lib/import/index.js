@@ -164,9 +164,8 @@ class ImportJob {
       timers.push(t)
     }
     if (this.checkpoint) {
-      const t = setInterval(() => this.tick(), this.checkpointIntervalMs)
-      t.unref()
-      timers.push(t)
+      // Not unref'd: while a put waits for room, this timer's flush is what a checkpoint needs to advance.
+      timers.push(setInterval(() => this.tick(), this.checkpointIntervalMs))
     }
     const onAbort = () => this.interrupt()
     if (this.signal) {

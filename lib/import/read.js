@@ -10,6 +10,7 @@
 
 const zlib = require('node:zlib')
 const { isUtf8 } = require('node:buffer')
+const { StringDecoder } = require('node:string_decoder')
 const { Readable, pipeline } = require('node:stream')
 
 // DynamoDB items are at most 400 KB; their DynamoDB JSON (base64, type wrappers) stays far below this.
@@ -113,21 +114,31 @@ function gunzip(chunks, name) {
   })()
 }
 
+// UTF-16 is decoded by Buffer's own UTF-16LE decoder (BE bytes swapped first), which keeps what the file
+// says: an unpaired surrogate stays one, in its line, for the writer to refuse with the attribute path, like
+// a "\ud800" escape; it is never replaced.
 async function* decodeUtf16(chunks, encoding, name) {
-  const decoder = new TextDecoder(encoding, { fatal: true }) // drops the BOM; never replaces bad data
-  try {
-    for await (const c of chunks) {
-      const text = decoder.decode(c, { stream: true })
-      if (text.length) yield text
+  const decoder = new StringDecoder('utf16le')
+  let odd = null // big-endian: a byte waiting for its pair
+  let total = 0
+  let first = true
+  for await (let c of chunks) {
+    total += c.length
+    if (encoding === 'utf-16be') {
+      if (odd !== null) c = Buffer.concat([odd, c])
+      odd = c.length % 2 ? c.subarray(c.length - 1) : null
+      c = Buffer.from(c.subarray(0, c.length - (c.length % 2))).swap16()
     }
-    const tail = decoder.decode()
-    if (tail.length) yield tail
-  } catch (e) {
-    if (e && e.code === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
-      throw inputError(`${name}: not valid ${encoding.toUpperCase()} text (an unpaired surrogate or a cut-off character)`)
+    let text = decoder.write(c)
+    if (first && text.length) {
+      first = false
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
     }
-    throw e
+    if (text.length) yield text
   }
+  if (total % 2) throw inputError(`${name}: not valid ${encoding.toUpperCase()} text (an odd number of bytes: its last character is cut off)`)
+  const tail = decoder.end()
+  if (tail.length) yield tail
 }
 
 // --- splitting ---------------------------------------------------------------------------------------
@@ -199,8 +210,9 @@ class Splitter {
 /**
  * Batches (arrays) of lines of one input: strings without their line end, or BadText for a line that is not
  * text. `source`: a Readable or an async iterable of Buffers/Uint8Arrays or of strings. `onBytes(n)` counts
- * the input's own bytes (compressed ones for gzip). Throws an InvalidInput ImportError for refused encodings, truncated or
- * corrupt gzip and invalid UTF-16; the lines before the failure have been yielded, a cut-off last line not.
+ * the input's own bytes (compressed ones for gzip). Throws an InvalidInput ImportError for refused encodings,
+ * truncated or corrupt gzip and UTF-16 of an odd length; the lines before the failure have been yielded, a
+ * cut-off last line not.
  */
 async function* lineBatches(source, { name, onBytes = () => {} }) {
   const iterator = source[Symbol.asyncIterator]()
