@@ -396,6 +396,10 @@ describe('progress', () => {
       formatStatus({ read: 10, written: 10, failed: 0, invalid: 0, wcu: 12.5, rate: 5, elapsedMs: 3_723_000 }),
       '1:02:03 10 read, 10 written, 5 items/s, 12.5 WCU',
     )
+    assert.equal(
+      formatStatus({ read: 10, written: 4, skipped: 6, failed: 0, invalid: 0, wcu: 4, rate: 5, elapsedMs: 1000, files: 3, filesDone: 1 }),
+      '0:01 10 read, 4 written, 6 skipped, 5 items/s, 4.0 WCU, 1/3 files',
+    )
     assert.equal(estimate({ read: 10, done: 10, bytesRead: 100, totalBytes: 100, rate: 1 }).percent, 100)
     assert.equal(estimate({ read: 10, done: 5, bytesRead: 0, totalBytes: 100, rate: 1 }), undefined)
     assert.equal(duration(59_600), '1:00')

@@ -176,7 +176,8 @@ async function main(argv, io = {}) {
     now,
     sample: () => {
       const p = job.progress()
-      return { read: p.read, written: p.written + p.skipped, failed: p.failed, invalid: p.invalidLines, wcu: p.consumedWcu, bytesRead: p.bytesRead, totalBytes: p.totalBytes }
+      const filesDone = p.files.filter((f) => f.complete).length
+      return { read: p.read, written: p.written, skipped: p.skipped, failed: p.failed, invalid: p.invalidLines, wcu: p.consumedWcu, bytesRead: p.bytesRead, totalBytes: p.totalBytes, files: p.files.length, filesDone }
     },
   })
   progress.start()
