@@ -308,6 +308,9 @@ describe('arguments', () => {
     assert.deepEqual(many.inputs, ['/data/a.jsonl', '/data/exports', '-'])
     assert.equal(many.failedOut, '/data/dynabatch-failed.jsonl')
     assert.equal(parse('import', 'exports/', '-t', 'users').failedOut, '/data/exports.failed.jsonl')
+    // shards sharing a directory each have their own
+    assert.equal(parse('import', 'a.jsonl', '-t', 'users', '--shard', '1/3').failedOut, '/data/a.jsonl.shard-1-of-3.failed.jsonl')
+    assert.equal(parse('import', '-', '-t', 'users', '--shard', '0/2').failedOut, '/data/dynabatch.shard-0-of-2.failed.jsonl')
   })
 
   it('every option', () => {

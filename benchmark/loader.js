@@ -4,7 +4,7 @@
 // the runs). Reading, decompressing and parsing must not be the bottleneck: the loader should stay within 80%
 // of putMany's items/s.
 //
-//   node benchmark/loader.js [--lines N] [--runs R] [--json]     (npm run bench runs it with the defaults)
+//   node benchmark/loader.js [--lines N] [--runs R] [--json]     (npm run bench runs it through bench())
 //   node benchmark/loader.js --child <file> <endpoint>          (one loader run; prints its summary and peak RSS)
 const fs = require('node:fs')
 const os = require('node:os')
@@ -106,7 +106,14 @@ function report(r) {
   )
 }
 
-module.exports = { run, report }
+/** The npm run bench hook: runs (a small version with --quick), prints the report, returns the figures. */
+async function bench({ quick = false } = {}) {
+  const r = await run(quick ? { lines: 50000, runs: 1 } : {})
+  console.log(report(r))
+  return r
+}
+
+module.exports = { run, report, bench }
 
 if (require.main === module) {
   if (process.argv[2] === '--child') {

@@ -183,7 +183,8 @@ function parseCommandLine(argv, { cwd = process.cwd() } = {}) {
 
   const resolved = inputs.map((i) => (i === '-' ? '-' : path.resolve(cwd, i)))
   if (v['failed-out'] !== undefined && v['failed-out'].trim() === '') throw new UsageError('--failed-out must not be empty')
-  const failedOut = v['failed-out'] !== undefined ? path.resolve(cwd, v['failed-out']) : defaultFailedOut(inputs.length === 1 && inputs[0] !== '-' ? inputs[0] : null, cwd)
+  const shard = v.shard === undefined ? undefined : parseShard(v.shard)
+  const failedOut = v['failed-out'] !== undefined ? path.resolve(cwd, v['failed-out']) : defaultFailedOut(inputs, cwd, shard)
   // Writing the dead letters or the checkpoint over an input would truncate what is being read.
   if (resolved.includes(failedOut)) throw new UsageError('--failed-out must not be an input file')
   let checkpoint
@@ -213,7 +214,7 @@ function parseCommandLine(argv, { cwd = process.cwd() } = {}) {
     createTable: v['create-table'] === undefined ? undefined : parseKeySpec(v['create-table']),
     failedOut,
     checkpoint,
-    shard: v.shard === undefined ? undefined : parseShard(v.shard),
+    shard,
     statusIntervalMs: statusInterval === undefined ? 5000 : Math.round(statusInterval * 1000),
     quiet: v.quiet === true,
     json: v.json === true,

@@ -56,11 +56,15 @@ function checkShard(shard) {
   return { index, count }
 }
 
-/** The default dead-letter path: <input>.failed.jsonl for one path, ./dynabatch-failed.jsonl otherwise. */
-function defaultFailedOut(input, cwd = process.cwd()) {
-  if (typeof input === 'string' && input !== '') return `${path.resolve(cwd, input)}.failed.jsonl`
-  if (Array.isArray(input) && input.length === 1 && typeof input[0] === 'string' && input[0] !== '') return defaultFailedOut(input[0], cwd)
-  return path.resolve(cwd, 'dynabatch-failed.jsonl')
+/**
+ * The default dead-letter path: <input>.failed.jsonl for one path, ./dynabatch-failed.jsonl otherwise; with a
+ * shard, .shard-I-of-N before .failed.jsonl, so processes sharing a directory do not write one file.
+ */
+function defaultFailedOut(input, cwd = process.cwd(), shard = null) {
+  const tail = shard ? `.shard-${shard.index}-of-${shard.count}.failed.jsonl` : '.failed.jsonl'
+  if (Array.isArray(input) && input.length === 1) input = input[0]
+  if (typeof input === 'string' && input !== '' && input !== '-') return `${path.resolve(cwd, input)}${tail}`
+  return path.resolve(cwd, `dynabatch${shard ? tail : '-failed.jsonl'}`)
 }
 
 class ImportJob {
@@ -90,7 +94,7 @@ class ImportJob {
     this.format = o.format
     this.operation = o.operation || 'put'
     this.shard = checkShard(o.shard)
-    this.failedOut = typeof o.failedOut === 'function' ? o.failedOut : path.resolve(o.failedOut || defaultFailedOut(input))
+    this.failedOut = typeof o.failedOut === 'function' ? o.failedOut : path.resolve(o.failedOut || defaultFailedOut(input, process.cwd(), this.shard))
     this.checkpointPath = o.checkpoint === undefined ? null : path.resolve(o.checkpoint)
     this.signal = o.signal
     this.onProgress = o.onProgress
