@@ -356,6 +356,8 @@ class ImportJob {
         }
       }
       f.lines = n
+      // destroyed to stop, the stream may also just end: that file was not read to its end
+      if (this.stopping && stream.destroyed && !stream.readableEnded) return
       f.complete = true
       if (src.expectedItems !== undefined && f.items !== src.expectedItems) {
         this.fileError(f, `${src.name}: ${f.items} items read, manifest-files.json lists ${src.expectedItems}`)
