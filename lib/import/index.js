@@ -223,14 +223,10 @@ class ImportJob {
     if (cp) {
       if (this.files.some((f) => !f.src.path)) throw invalidArg('a checkpoint needs inputs that can be read again (files, directories, export folders), not a stream')
       if (!isDirectory(path.dirname(cp))) throw invalidArg(`checkpoint: the directory ${path.dirname(cp)} does not exist`)
-      const job = {
-        table: this.table,
-        operation: this.operation,
-        format: this.format || null,
-        shard: this.shard,
-        failedOut: dl,
-        inputs: await Promise.all(this.files.map((f) => fingerprint(f.src.path))),
-      }
+      const inputs = []
+      // one file at a time: an export can have thousands of data files, more than a process may open at once
+      for (const f of this.files) inputs.push(await fingerprint(f.src.path))
+      const job = { table: this.table, operation: this.operation, format: this.format || null, shard: this.shard, failedOut: dl, inputs }
       this.checkpoint = await Checkpoint.open(cp, job)
       this.checkpoint.positions.forEach((p, i) => {
         this.files[i].skipTo = p.line
