@@ -25,8 +25,9 @@ const WRITER_OPTIONS = ['flushAmount', 'maxInFlight', 'highWaterMark', 'maxRetri
 const JOB_OPTIONS = ['format', 'operation', 'shard', 'failedOut', 'checkpoint', 'signal', 'onProgress', 'progressIntervalMs', 'onEvent', 'parallelFiles', 'checkpointIntervalMs']
 const KNOWN_OPTIONS = new Set([...WRITER_OPTIONS, ...JOB_OPTIONS])
 const READ_CHUNK = 256 * 1024
-// Item -> (line << FILE_BITS) + file index: one WeakMap entry per line recovers where a failed item came from.
-const FILE_BITS = 2 ** 20
+// Item -> line * MAX_FILES + file index: one WeakMap entry per line recovers where a failed item came from
+// (exact up to 2^33 lines per file).
+const MAX_FILES = 2 ** 20
 
 function invalidArg(message) {
   return new ImportError('InvalidArgument', message)
@@ -200,11 +201,12 @@ class ImportJob {
     let index = 0
     this.groups = groups.map((g) =>
       g.map((src) => {
-        const f = { src, index: index++, lines: 0, items: 0, read: 0, failed: 0, invalid: 0, done: 0, doneItems: 0, skipTo: 0, complete: false, error: null }
+        const f = { src, index: index++, items: 0, read: 0, failed: 0, invalid: 0, done: 0, doneItems: 0, skipTo: 0, complete: false, error: null }
         this.files.push(f)
         return f
       }),
     )
+    if (this.files.length > MAX_FILES) throw invalidArg(`at most ${MAX_FILES} input files per job, got ${this.files.length}`)
     if (exportTypes.size && this.format !== undefined && this.format !== 'ddb-json') {
       throw invalidArg(`format ${this.format} does not apply to a DynamoDB export folder (its lines are DynamoDB JSON)`)
     }
@@ -301,7 +303,6 @@ class ImportJob {
       exportType: src.exportType,
     })
     const writer = this.writer
-    const where = FILE_BITS
     let n = 0
     try {
       for await (const batch of lineBatches(stream, { name: src.name, onBytes: (k) => (this.bytesRead += k) })) {
@@ -332,7 +333,7 @@ class ImportJob {
               this.badLine(f, n, e, text)
             }
             if (rec !== null) {
-              this.itemWhere.set(rec.item, n * where + f.index)
+              this.itemWhere.set(rec.item, n * MAX_FILES + f.index)
               try {
                 // Waits while the writer holds highWaterMark items: reading pauses, memory stays bounded.
                 await (rec.operation === 'delete' ? writer.delete(rec.item) : writer.put(rec.item))
@@ -351,7 +352,6 @@ class ImportJob {
           f.doneItems = f.items
         }
       }
-      f.lines = n
       // destroyed to stop, the stream may also just end: that file was not read to its end
       if (this.stopping && stream.destroyed && !stream.readableEnded) return
       f.complete = true
@@ -363,7 +363,6 @@ class ImportJob {
       const name = src.name === '-' ? 'stdin' : src.name
       this.fileError(f, e && e.code === 'InvalidInput' ? `${e.message} (read up to line ${f.done})` : `reading ${name} failed: ${e && e.message}`)
     } finally {
-      f.lines = Math.max(f.lines, n)
       this.open.delete(stream)
       if (!src.stream && !stream.destroyed) stream.destroy()
       this.emit({ type: 'fileDone', file: this.fileSummary(f, null) })
@@ -435,8 +434,8 @@ class ImportJob {
       this.reported.add(fail.item)
       this.takenFromWriter++
       const w = this.itemWhere.get(fail.item)
-      const f = w === undefined ? null : this.files[w % FILE_BITS]
-      const line = w === undefined ? null : Math.floor(w / FILE_BITS)
+      const f = w === undefined ? null : this.files[w % MAX_FILES]
+      const line = w === undefined ? null : Math.floor(w / MAX_FILES)
       this.failure(f, line, fail.operation, fail.reason, fail.message, fail.attempts, this.ddbOf(fail.item))
     }
     return true
