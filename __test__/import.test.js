@@ -19,6 +19,7 @@ const { startFaultServer } = require('./helpers/fault-server.js')
 const { runCli, childEnv } = require('./helpers/cli-runner.js')
 
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1'
+process.env.AWS_EC2_METADATA_DISABLED = 'true' // clients here have static credentials; this makes sure
 
 let server
 let sink
