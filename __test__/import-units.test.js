@@ -392,7 +392,7 @@ describe('the import job with a fake writer', () => {
   })
 
   it('with a checkpoint: positions recorded after each flush; an interrupted run is drained (not aborted) and resumes exactly', async () => {
-    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`)
+    const keys = Array.from({ length: 20000 }, (_, i) => `k${i}`) // several chunks
     const f = write('c.jsonl', keys.map((pk) => ({ pk })))
     const ck = path.join(dir, 'ck.json')
     const ac = new AbortController()
@@ -402,6 +402,7 @@ describe('the import job with a fake writer', () => {
     assert.equal(s1.failed, 0) // nothing dead-lettered as Aborted: it was written, and recorded
     const saved = JSON.parse(fs.readFileSync(ck, 'utf8'))
     assert.equal(saved.positions[0].line, s1.written)
+    assert.ok(s1.written > 0 && s1.written < keys.length, `${s1.written} written`)
     assert.equal(saved.complete, false)
     const second = makeFakeLib()
     const s2 = await job(second.lib, f, { checkpoint: ck }).run()
@@ -410,7 +411,7 @@ describe('the import job with a fake writer', () => {
     assert.equal(s2.files[0].resumedLines, s1.written)
     const third = makeFakeLib()
     const s3 = await job(third.lib, f, { checkpoint: ck }).run()
-    assert.deepEqual([s3.read, third.state.items.length, s3.checkpoint.resumedLines], [0, 0, 200])
+    assert.deepEqual([s3.read, third.state.items.length, s3.checkpoint.resumedLines], [0, 0, 20000])
   })
 
   it('resuming keeps the dead letters of the lines below the checkpoint and drops the others (read again)', async () => {
@@ -429,15 +430,15 @@ describe('the import job with a fake writer', () => {
   })
 
   it('failures reported by a periodic flush are dead-lettered and synced before the checkpoint that covers them', async () => {
-    // k3 fails; the put of k4 waits until a flush, so the periodic one happens while line 5 is pending
-    const { lib } = makeFakeLib({ failPk: new Set(['k3']), holdPk: 'k4' })
-    const f = write('p.jsonl', Array.from({ length: 6 }, (_, i) => ({ pk: `k${i}` })))
+    // k3 fails; the put of k2500 (in a later chunk) waits until a flush, so periodic flushes happen mid-file
+    const { lib } = makeFakeLib({ failPk: new Set(['k3']), holdPk: 'k2500' })
+    const f = write('p.jsonl', Array.from({ length: 3000 }, (_, i) => ({ pk: `k${i}`, pad: 'x'.repeat(30) })))
     const ck = path.join(dir, 'ck.json')
     const dl = path.join(dir, 'dl.jsonl')
     const saves = []
     const save = Checkpoint.prototype.save
     Checkpoint.prototype.save = function (positions, complete) {
-      saves.push({ lines: (positions || this.positions).map((p) => p.line), deadOnDisk: fs.existsSync(dl) ? deadLetters(dl).map((d) => d.line) : [] })
+      saves.push({ line: (positions || this.positions)[0].line, deadOnDisk: fs.existsSync(dl) ? deadLetters(dl).map((d) => d.line) : [] })
       return save.call(this, positions, complete)
     }
     try {
@@ -445,9 +446,12 @@ describe('the import job with a fake writer', () => {
     } finally {
       Checkpoint.prototype.save = save
     }
-    assert.deepEqual(saves[0], { lines: [0], deadOnDisk: [] }) // the fresh checkpoint, before any work
-    assert.deepEqual(saves[1], { lines: [4], deadOnDisk: [4] }) // line 5 (k4) is not covered yet
-    assert.deepEqual(saves.at(-1), { lines: [6], deadOnDisk: [4] })
+    assert.deepEqual(saves[0], { line: 0, deadOnDisk: [] }) // the fresh checkpoint, before any work
+    // every save: each line up to its position is written or already in the dead-letter file on disk
+    for (const sv of saves) if (sv.line >= 4) assert.deepEqual(sv.deadOnDisk, [4], JSON.stringify(sv))
+    const mid = saves.filter((sv) => sv.line > 4 && sv.line < 2501)
+    assert.ok(mid.length > 0, JSON.stringify(saves)) // a position recorded while line 2501 was pending
+    assert.deepEqual(saves.at(-1), { line: 3000, deadOnDisk: [4] })
     assert.equal(JSON.parse(fs.readFileSync(ck, 'utf8')).complete, true)
   })
 })

@@ -21,6 +21,8 @@ class NumberValue {
   }
 }
 
+const RESOLVED = Promise.resolve()
+
 // The fake's shard of a key: a sum of char codes (the real writer hashes the normalized key).
 function fakeShard(pk, count) {
   let h = 0
@@ -95,7 +97,7 @@ function makeFakeLib(behaviour = {}) {
         setImmediate(() => this.drain())
         return new Promise((r) => this.waiters.push(r))
       }
-      return Promise.resolve()
+      return RESOLVED
     }
     // Writes what is queued; its failures wait for the next flush, as the engine's do.
     drain() {
@@ -112,6 +114,28 @@ function makeFakeLib(behaviour = {}) {
     }
     put(item) {
       return this.push('put', item)
+    }
+    // Like the package's: every valid item is accepted, the invalid ones reject the call (first error) and are
+    // reported again by the next flush; a closed or aborted writer refuses the whole call.
+    many(op, items) {
+      if (this.closed || this.aborted) return Promise.reject(Object.assign(new Error('closed'), { code: this.aborted ? 'Aborted' : 'WriterClosed' }))
+      let first = null
+      let wait = null
+      for (const item of items) {
+        const p = this.push(op, item)
+        p.catch((e) => (first = first || e))
+        if (p !== RESOLVED) wait = p
+      }
+      return Promise.resolve(wait).then(
+        () => (first ? Promise.reject(first) : undefined),
+        () => Promise.reject(first),
+      )
+    }
+    putMany(items) {
+      return this.many('put', items)
+    }
+    deleteMany(items) {
+      return this.many('delete', items)
     }
     delete(key) {
       return this.push('delete', key)

@@ -24,7 +24,9 @@ const { ImportError } = require('./errors.js')
 const WRITER_OPTIONS = ['flushAmount', 'maxInFlight', 'highWaterMark', 'maxRetries', 'baseDelayMs', 'maxDelayMs', 'rateLimit', 'keySchema', 'onRequest', 'logger', 'slowRequestMs']
 const JOB_OPTIONS = ['format', 'operation', 'shard', 'failedOut', 'checkpoint', 'signal', 'onProgress', 'progressIntervalMs', 'onEvent', 'parallelFiles', 'checkpointIntervalMs']
 const KNOWN_OPTIONS = new Set([...WRITER_OPTIONS, ...JOB_OPTIONS])
-const READ_CHUNK = 256 * 1024
+const READ_CHUNK = 64 * 1024
+// Items per putMany/deleteMany call, at most (a chunk of short lines holds thousands).
+const MAX_RUN = 1000
 // Item -> line * MAX_FILES + file index: one WeakMap entry per line recovers where a failed item came from
 // (exact up to 2^33 lines per file).
 const MAX_FILES = 2 ** 20
@@ -112,7 +114,6 @@ class ImportJob {
     this.read = 0
     this.failed = 0
     this.invalid = 0
-    this.rejectedInvalid = 0 // InvalidItem refusals by put/delete: the writer counts them in its `failed` too
     this.takenFromWriter = 0 // failures the writer reported and this job dead-lettered
     this.bytesRead = 0
     this.totalBytes = undefined
@@ -138,7 +139,7 @@ class ImportJob {
   /** A snapshot of the counts (totals and per file), as given to onProgress. */
   progress() {
     const m = this.writer ? this.writer.metrics : null
-    const pending = m ? Math.max(0, m.failed - this.rejectedInvalid - this.takenFromWriter) : 0
+    const pending = m ? Math.max(0, m.failed - this.takenFromWriter) : 0
     return {
       read: this.read,
       written: m ? m.putsWritten + m.deletesWritten : 0,
@@ -302,55 +303,55 @@ class ImportJob {
       NumberValue: this.lib.NumberValue,
       exportType: src.exportType,
     })
-    const writer = this.writer
     let n = 0
     try {
       for await (const batch of lineBatches(stream, { name: src.name, onBytes: (k) => (this.bytesRead += k) })) {
+        // Checked before each batch (one chunk's lines): once stopping, nothing more reaches the writer.
+        if (this.stopping) return
+        // The batch's items, in runs of one operation (an incremental export mixes puts and deletes), are
+        // handed over with putMany/deleteMany: one call per run instead of one per line.
+        const runs = []
+        let run = null
         for (let k = 0; k < batch.length; k++) {
-          // Checked before each line: once stopping, nothing more reaches the writer.
-          if (this.stopping) return
           n++
           if (n <= f.skipTo) {
             if (n === f.skipTo) f.items = f.skipItems
             continue
           }
           const text = batch[k]
-          if (typeof text === 'string' && isBlank(text)) {
-            f.done = n
-            f.doneItems = f.items
-            continue
-          }
+          if (typeof text === 'string' && isBlank(text)) continue
           f.items++
           f.read++
           this.read++
           if (typeof text !== 'string') {
             this.badLine(f, n, { reason: 'InvalidLine', message: text.message, rawBase64: text.bytes && text.bytes.toString('base64') })
-          } else {
-            let rec = null
-            try {
-              rec = parse(text)
-            } catch (e) {
-              this.badLine(f, n, e, text)
-            }
-            if (rec !== null) {
-              this.itemWhere.set(rec.item, n * MAX_FILES + f.index)
-              try {
-                // Waits while the writer holds highWaterMark items: reading pauses, memory stays bounded.
-                await (rec.operation === 'delete' ? writer.delete(rec.item) : writer.put(rec.item))
-              } catch (e) {
-                this.refused(f, n, rec, e, text)
-                if (e && (e.code === 'WriterClosed' || e.code === 'Aborted')) {
-                  f.done = n
-                  f.doneItems = f.items
-                  this.stopping = true
-                  return
-                }
-              }
-            }
+            continue
           }
-          f.done = n
-          f.doneItems = f.items
+          let rec
+          try {
+            rec = parse(text)
+          } catch (e) {
+            this.badLine(f, n, e, text)
+            continue
+          }
+          this.itemWhere.set(rec.item, n * MAX_FILES + f.index)
+          if (run === null || run.operation !== rec.operation || run.items.length === MAX_RUN) {
+            run = { operation: rec.operation, items: [] }
+            runs.push(run)
+          }
+          run.items.push(rec.item)
         }
+        for (let r = 0; r < runs.length; r++) {
+          const refusal = await this.handOver(runs[r])
+          if (refusal) {
+            // the writer takes nothing more (closed, aborted): the rest of the batch is refused the same way
+            for (let q = r; q < runs.length; q++) for (const item of runs[q].items) this.refusedItem(item, runs[q].operation, refusal)
+            this.stopping = true
+            break
+          }
+        }
+        f.done = n
+        f.doneItems = f.items
       }
       // destroyed to stop, the stream may also just end: that file was not read to its end
       if (this.stopping && stream.destroyed && !stream.readableEnded) return
@@ -409,13 +410,26 @@ class ImportJob {
     this.emit({ type: 'badLine', input: f.src.name, line: n, reason: e.reason, message: e.message })
   }
 
-  refused(f, n, rec, e, text) {
-    this.reported.add(rec.item)
-    const reason = (e && e.code) || 'Error'
-    const message = e && e.message !== undefined ? e.message : String(e)
-    if (reason === 'InvalidItem') this.rejectedInvalid++
-    this.failure(f, n, rec.operation, reason, message, 0, this.ddbOf(rec.item), text)
-    this.emit({ type: 'badLine', input: f.src.name, line: n, reason, message })
+  // Resolves to null once the writer accepted the run (putMany accepts every valid item; an invalid one
+  // comes back in the next flush's failures, with its line), or to the error that refused the whole call.
+  async handOver(run) {
+    // While a checkpoint's flush runs, nothing new is handed over: the writer drains what it holds and the
+    // flush resolves (under a steady feed it would wait for the feed to pause), then reading goes on.
+    while (this.ticking) await this.ticking
+    try {
+      await (run.operation === 'delete' ? this.writer.deleteMany(run.items) : this.writer.putMany(run.items))
+      return null
+    } catch (e) {
+      if (e && e.code === 'InvalidItem') return null
+      return e || new Error('the writer refused the items')
+    }
+  }
+
+  refusedItem(item, operation, e) {
+    if (this.reported.has(item)) return
+    this.reported.add(item)
+    const w = this.itemWhere.get(item)
+    this.failure(w === undefined ? null : this.files[w % MAX_FILES], w === undefined ? null : Math.floor(w / MAX_FILES), operation, e.code || 'Error', e.message !== undefined ? e.message : String(e), 0, this.ddbOf(item))
   }
 
   ddbOf(item) {
@@ -437,6 +451,8 @@ class ImportJob {
       const f = w === undefined ? null : this.files[w % MAX_FILES]
       const line = w === undefined ? null : Math.floor(w / MAX_FILES)
       this.failure(f, line, fail.operation, fail.reason, fail.message, fail.attempts, this.ddbOf(fail.item))
+      // refused by the writer's own checks: bad input, shown like a line that does not parse
+      if (fail.reason === 'InvalidItem' && f) this.emit({ type: 'badLine', input: f.src.name, line, reason: fail.reason, message: fail.message })
     }
     return true
   }
@@ -447,6 +463,7 @@ class ImportJob {
 
   // About once a second with a checkpoint: flush, dead-letter and sync the failures, then record the
   // positions taken before the flush started (every line up to them is now written or dead-lettered).
+  // Readers wait for it before handing anything over (see handOver).
   tick() {
     if (this.ticking || this.closing) return
     this.ticking = (async () => {
