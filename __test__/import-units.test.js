@@ -456,6 +456,20 @@ describe('the import job with a fake writer', () => {
   })
 })
 
+describe('checkpoint flushes and the hand-over', () => {
+  it('nothing is handed over while a checkpoint flush runs (the writer drains, so the flush resolves)', async () => {
+    const dir = tmpdir()
+    const f = path.join(dir, 'g.jsonl')
+    fs.writeFileSync(f, Array.from({ length: 30000 }, (_, i) => JSON.stringify({ pk: `k${i}` })).join('\n'))
+    const { lib, state } = makeFakeLib({ slowFlushMs: 20, blockAfter: 1500 })
+    const s = await new ImportJob(lib, new lib.DynamoDBClient({}), 'users', f, { checkpoint: path.join(dir, 'ck'), checkpointIntervalMs: 1, failedOut: path.join(dir, 'dl') }).run()
+    assert.equal(s.written, 30000)
+    assert.ok(state.writers[0].flushes > 1, 'periodic flushes ran')
+    assert.equal(state.pushedWhileFlushing, undefined)
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+})
+
 describe('dynabatch command (fake writer): shards, several inputs, credentials', () => {
   let dir
   beforeEach(() => {

@@ -31,7 +31,7 @@ function fakeShard(pk, count) {
 }
 
 /**
- * behaviour: { tables, failPk: Set, blockAfter, onBlocked, holdPk, noShard, flushError, describeError }
+ * behaviour: { tables, failPk: Set, blockAfter, onBlocked, holdPk, noShard, flushError, slowFlushMs, describeError }
  * Returns { lib, state } where state records writers, items and created tables.
  */
 function makeFakeLib(behaviour = {}) {
@@ -88,6 +88,7 @@ function makeFakeLib(behaviour = {}) {
         this.failedCount++
         return Promise.reject(e)
       }
+      if (this.flushing) state.pushedWhileFlushing = (state.pushedWhileFlushing || 0) + 1
       this.queue.push([op, item])
       state.items.push(item)
       if (behaviour.holdPk === item.pk) return new Promise((r) => this.waiters.push(r)) // until the next flush
@@ -143,6 +144,11 @@ function makeFakeLib(behaviour = {}) {
     async flush() {
       this.flushes++
       if (behaviour.flushError) throw behaviour.flushError
+      if (behaviour.slowFlushMs) {
+        this.flushing = true
+        await new Promise((r) => setTimeout(r, behaviour.slowFlushMs))
+        this.flushing = false
+      }
       if (this.aborted) {
         for (const [op, item] of this.queue.splice(0)) this.pendingFailed.push({ operation: op, item, reason: 'Aborted', message: 'aborted', attempts: 0 })
       }
