@@ -531,16 +531,20 @@ describe('dynabatch command (fake writer): shards, several inputs, credentials',
   })
 })
 
-// keeps DeadLetterFile's resume covered on its own too
 describe('dead-letter file on resume', () => {
-  it('a missing file keeps nothing and appends from then on', async () => {
+  it('a missing file keeps nothing; records are appended after the kept ones', async () => {
     const dir = tmpdir()
-    const d = new DeadLetterFile(path.join(dir, 'none.jsonl'))
+    const file = path.join(dir, 'dl.jsonl')
+    const d = new DeadLetterFile(file)
     assert.equal(await d.resume(() => true), 0)
     d.write({ line: 1 })
     d.close()
-    fs.appendFileSync(path.join(dir, 'none.jsonl'), '')
-    assert.equal(fs.readFileSync(path.join(dir, 'none.jsonl'), 'utf8'), '{"line":1}\n')
+    const again = new DeadLetterFile(file)
+    assert.equal(await again.resume((r) => r.line === 1), 1)
+    again.write({ line: 2 })
+    again.close()
+    assert.equal(fs.readFileSync(file, 'utf8'), '{"line":1}\n{"line":2}\n')
+    assert.equal(again.created, true)
     fs.rmSync(dir, { recursive: true, force: true })
   })
 })
