@@ -9,113 +9,154 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-export declare class NativeClient {
-  /** Never blocks: the AWS configuration chain is loaded on the first request. */
-  constructor(options: NativeClientOptions, rate?: NativeRate | undefined | null, onRequest?: RecordCallback | undefined | null)
-  putItem(table: string, wire: string, bins?: Array<Buffer> | undefined | null, cond?: NativeCondition | undefined | null): Promise<OpMetricsJs>
-  deleteItem(table: string, wire: string, bins?: Array<Buffer> | undefined | null, cond?: NativeCondition | undefined | null): Promise<OpMetricsJs>
-  getItem(table: string, wire: string, bins?: Array<Buffer> | undefined | null, consistentRead?: boolean | undefined | null): Promise<GetOutcome>
-  createTable(table: string, schema: KeySchemaJs): Promise<TableInfoJs>
-  deleteTable(table: string): Promise<undefined>
-  describeTable(table: string): Promise<TableInfoJs>
-  metrics(): TotalsJs
-  resetMetrics(): void
-  rateStats(): RateStatsJs | null
-}
-
-export declare class NativeRate {
-  static fixed(wcu: number, burst?: number | undefined | null): NativeRate
-  static adaptive(maxWcu: number, minWcu?: number | undefined | null, startWcu?: number | undefined | null): NativeRate
+/**
+ * A token bucket whose rate halves on throttling and climbs back by `maxWcu / 20` per quiet second, within
+ * [`minWcu`, `maxWcu`].
+ */
+export declare class AdaptiveRate {
+  constructor(options: unknown)
+  /** The rate in force now, WCU per second. */
   get currentWcu(): number
   stats(): RateStatsJs
 }
 
+/**
+ * A token bucket of `wcu` write capacity units per second (bucket size `burst`, default `wcu`), shared by
+ * every writer and call that holds it.
+ */
+export declare class FixedRate {
+  constructor(options: unknown)
+  /** The configured rate, WCU per second. */
+  get currentWcu(): number
+  stats(): RateStatsJs
+}
+
+export declare class NativeClient {
+  /** Never blocks: the AWS configuration chain is loaded on the first request. */
+  constructor(options: unknown)
+  putItem(table: unknown, wire: string, bins: Array<Buffer> | undefined | null, options: unknown, names?: string | undefined | null, values?: string | undefined | null, valuesBins?: Array<Buffer> | undefined | null): Promise<OpMetricsJs>
+  deleteItem(table: unknown, wire: string, bins: Array<Buffer> | undefined | null, options: unknown, names?: string | undefined | null, values?: string | undefined | null, valuesBins?: Array<Buffer> | undefined | null): Promise<OpMetricsJs>
+  /** Resolves to the item's read wire, or undefined when there is no such item. */
+  getItem(table: unknown, wire: string, bins: Array<Buffer> | undefined | null, options: unknown): Promise<ReadItemJs | undefined | null>
+  /** The metrics of the most recent getItem that succeeded. */
+  get lastGetMetrics(): OpMetricsJs | null
+  createTable(table: unknown, options: unknown): Promise<TableInfoJs>
+  deleteTable(table: unknown): Promise<undefined>
+  describeTable(table: unknown): Promise<TableInfoJs>
+  get metrics(): ClientMetricsJs
+  resetMetrics(): void
+  /**
+   * Refuses further calls with `ClientClosed`, waits for the requests in flight, and closes the
+   * connections. Idempotent.
+   */
+  close(): Promise<undefined>
+  get closed(): boolean
+}
+
 export declare class NativeWriter {
-  constructor(client: NativeClient, table: string, options: NativeWriterOptions, rate?: NativeRate | undefined | null, onRequest?: RecordCallback | undefined | null)
+  constructor(client: unknown, table: unknown, options: unknown)
   /**
-   * Accepts one put (`del` false) or delete. Returns status bits: 1 the writer is full (await
-   * `waitForRoom`), 2 written ids are waiting in `takeDone`.
+   * One put (`kind` 0) or delete (1): the codec's wire, its binaries, and the caller's object. Returns
+   * nothing when accepted with room, a Promise when the caller should wait; throws what refuses it.
    */
-  push(id: number, del: boolean, wire: string, bins?: Array<Buffer> | undefined | null): number
+  push(kind: number, wire: string, bins: Array<Buffer> | undefined | null, item: unknown): Promise<undefined> | null
   /**
-   * Accepts many operations encoded back to back, with ids `firstId`, `firstId + 1`… Returns the status
-   * bits and, for each rejected item, its index and message.
+   * Many operations: the codec's length-prefixed run, the binaries (numbered across the run) and the
+   * callers' objects in order. Every valid one is accepted; throws (or the Promise rejects with) the first
+   * refusal, and every refused one is reported by the next flush.
    */
-  pushMany(firstId: number, del: boolean, wire: string, bins?: Array<Buffer> | undefined | null): PushManyOutcome
-  /** True once the key schema is known: `push` then refuses a bad key at once. */
-  hasSchema(): boolean
-  /** Resolves (to whether the schema is known) once the key schema was read or could not be. */
-  schemaReady(): Promise<boolean>
-  takeDone(): Array<number>
-  waitForRoom(): Promise<undefined>
-  flush(): Promise<FlushOutcome>
+  pushMany(kind: number, wire: string, bins: Array<Buffer> | undefined | null, items: unknown[]): Promise<undefined> | null
+  /**
+   * Sends everything accepted before the call; resolves to the result of the operations it covers, or
+   * rejects with a BatchWriteError naming each one that failed.
+   */
+  flush(): Promise<BatchWriteResultJs>
+  /**
+   * Refuses further operations (`WriterClosed`), flushes, and resolves to the writer's whole-life result
+   * (or rejects with the BatchWriteError of what the final flush could not write). Returns the same
+   * Promise every time.
+   */
+  close(): unknown
+  /** Stops sending: queued operations fail with `Aborted`; requests in flight settle. */
   abort(): void
-  snapshot(): WriterSnapshot
+  get closed(): boolean
+  /**
+   * How many callers' objects the writer still holds (operations not yet written, or failed and not yet
+   * reported): what a streaming writer keeps in memory.
+   */
+  get heldItems(): number
+  /** Whether the table's key schema is known (given, cached, or read). */
+  get keySchemaKnown(): boolean
+  get table(): string
+  /** Live totals of the writer's whole life. */
+  get metrics(): WriterMetricsJs
+}
+
+export interface BatchWriteResultJs {
+  putsWritten: number
+  deletesWritten: number
+  failed: number
+  skipped: number
+  requests: number
+  retries: number
+  throttles: number
+  unprocessedRounds: number
+  consumedWcu: number
+  elapsedMs: number
+  totalLatencyMs: number
+  p50LatencyMs: number
+  p99LatencyMs: number
+  itemsPerSecond: number
+}
+
+/** Validates DynamoDB number text (syntax, 38 significant digits, magnitude): the rule `NumberValue` uses. */
+export declare function checkNumber(text: unknown): void
+
+export interface ClientMetricsJs {
+  requests: number
+  errors: number
+  throttles: number
+  retries: number
+  consumedWcu: number
+  consumedRcu: number
+  itemsWritten: number
+  itemsFailed: number
+  totalLatencyMs: number
+  p50LatencyMs: number
+  p99LatencyMs: number
+  rateLimit?: RateStatsJs
+}
+
+/** What the facade hands over from the user's provider (its `expiration` as milliseconds). */
+export interface CredentialsJs {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+  expirationMs?: number
 }
 
 /**
- * Validates a DynamoDB number's text (syntax, 38 significant digits, magnitude) and returns it normalized;
- * `NumberValue` and the rare numbers the JS codec cannot judge alone go through it.
+ * The DynamoDB JSON an item's wire becomes, or the InvalidItem error it gets: the core's item rules,
+ * exposed for the shared test vectors.
  */
-export declare function checkNumber(text: string): string
+export declare function encodeItem(wire: string, bins?: Array<Buffer> | undefined | null, removeUndefined?: boolean | undefined | null): string
 
-export interface FailureJs {
-  id: number
-  operation: string
-  reason: string
-  message: string
-  attempts: number
-}
-
-export interface FlushOutcome {
-  totals: TotalsJs
-  failures: Array<FailureJs>
-}
-
-export interface GetOutcome {
-  item?: WireItem
-  metrics: OpMetricsJs
-}
+/**
+ * A TypeError with `code` InvalidArgument, for the facade's own argument checks (the code is defined once,
+ * in the core).
+ */
+export declare function invalidArgument(message: string): unknown
 
 export interface KeyAttrJs {
   name: string
-  /** Absent when a key is given by name only (any key type is then accepted). */
-  type?: 'S' | 'N' | 'B'
+  type: 'S' | 'N' | 'B'
 }
 
-export interface KeySchemaJs {
-  partitionKey: KeyAttrJs
-  sortKey?: KeyAttrJs
-}
+export declare function limits(): Limits
 
-export interface NativeClientOptions {
-  region?: string
-  endpoint?: string
-  accessKeyId?: string
-  secretAccessKey?: string
-  sessionToken?: string
-  profile?: string
-  maxAttempts?: number
-  connectTimeoutMs?: number
-  requestTimeoutMs?: number
-}
-
-/** A condition for putItem/deleteItem; values come as an item wire. */
-export interface NativeCondition {
-  expression?: string
-  names?: Record<string, string>
-  valuesWire?: string
-  valuesBins?: Array<Buffer>
-}
-
-export interface NativeWriterOptions {
-  flushAmount?: number
-  maxInFlight?: number
-  highWaterMark?: number
-  maxRetries?: number
-  baseDelayMs?: number
-  maxDelayMs?: number
-  keySchema?: KeySchemaJs
+/** The item rules' limits, for the codec's walk (which stops descending where the core refuses anyway). */
+export interface Limits {
+  maxDepth: number
 }
 
 export interface OpMetricsJs {
@@ -128,11 +169,6 @@ export interface OpMetricsJs {
   requestId?: string
 }
 
-export interface PushManyOutcome {
-  status: number
-  rejected: Array<RejectedJs>
-}
-
 export interface RateStatsJs {
   currentWcu: number
   waits: number
@@ -140,10 +176,14 @@ export interface RateStatsJs {
   throttles: number
 }
 
-export interface RejectedJs {
-  index: number
-  error: string
+/** An item on its way to JS: the read wire's text and the binaries it refers to. */
+export interface ReadItemJs {
+  wire: string
+  bins: Array<Buffer>
 }
+
+/** Called once by the facade (lib/errors.js) with its error classes. */
+export declare function registerErrorClasses(dynabatchError: unknown, invalidItemError: unknown, batchWriteError: unknown): void
 
 export interface RequestRecordJs {
   operation: string
@@ -168,32 +208,22 @@ export interface TableInfoJs {
   billingMode?: string
 }
 
-export interface TotalsJs {
+export interface WriterMetricsJs {
+  putsWritten: number
+  deletesWritten: number
+  failed: number
+  skipped: number
   requests: number
-  errors: number
   retries: number
   throttles: number
   unprocessedRounds: number
   consumedWcu: number
-  consumedRcu: number
-  putsWritten: number
-  deletesWritten: number
-  failed: number
+  elapsedMs: number
   totalLatencyMs: number
   p50LatencyMs: number
   p99LatencyMs: number
-}
-
-/** An item on its way back to JS: the wire text and the binaries it refers to. */
-export interface WireItem {
-  wire: string
-  bins: Array<Buffer>
-}
-
-export interface WriterSnapshot {
-  totals: TotalsJs
+  itemsPerSecond: number
   accepted: number
-  unfinished: number
   inFlight: number
-  rate?: RateStatsJs
+  rateLimit?: RateStatsJs
 }

@@ -835,7 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.AdaptiveRate = nativeBinding.AdaptiveRate
+module.exports.FixedRate = nativeBinding.FixedRate
 module.exports.NativeClient = nativeBinding.NativeClient
-module.exports.NativeRate = nativeBinding.NativeRate
 module.exports.NativeWriter = nativeBinding.NativeWriter
 module.exports.checkNumber = nativeBinding.checkNumber
+module.exports.encodeItem = nativeBinding.encodeItem
+module.exports.invalidArgument = nativeBinding.invalidArgument
+module.exports.limits = nativeBinding.limits
+module.exports.registerErrorClasses = nativeBinding.registerErrorClasses

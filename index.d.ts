@@ -1,6 +1,12 @@
 // Public typings of dynabatch. The native binding's generated typings live in binding.d.ts; this file is the
 // hand-written surface that index.js exposes (it wraps the binding to keep the JS thread's cost low and to add
 // what Rust cannot express: withBatch, Symbol.asyncDispose, NumberValue, BatchWriteError).
+//
+// Item parameters are generic over the caller's own types (`BatchWriter<User>`, `getItem<User>()`), as typed
+// DynamoDB clients do: an `interface` has no index signature and could not be passed as `Item`. The runtime
+// validation (InvalidItem, with the attribute path) is the guard for values the types let through.
+
+/// <reference types="node" />
 
 /** A DynamoDB number carried exactly (up to 38 significant digits), as text. */
 export declare class NumberValue {
@@ -37,6 +43,7 @@ export type AttributeValue =
   | Map<string, AttributeValue>
   | { [name: string]: AttributeValue }
 
+/** The default item type: what the marshaller accepts. Pass your own type instead (`BatchWriter<User>`). */
 export type Item = { [name: string]: AttributeValue } | Map<string, AttributeValue>
 /** A value read back from DynamoDB: N becomes number (or NumberValue), B Buffer, sets Set, M plain object. */
 export type ReadValue =
@@ -58,6 +65,14 @@ export interface Credentials {
   secretAccessKey: string
   sessionToken?: string
 }
+/**
+ * What AWS SDK v3 credential providers return (`@aws-sdk/credential-providers`): called when credentials are
+ * needed, and again before `expiration`.
+ */
+export interface AwsCredentialIdentity extends Credentials {
+  expiration?: Date
+}
+export type CredentialProvider = () => Promise<AwsCredentialIdentity> | AwsCredentialIdentity
 
 /** Per-request record: what the engine or client sent and what DynamoDB answered. */
 export interface RequestRecord {
@@ -79,7 +94,10 @@ export interface RequestRecord {
   throttled: boolean
   /** The AWS request id, when the service sent one. */
   requestId?: string
-  /** The error code when the request failed as a whole. */
+  /**
+   * The error code when the request failed as a whole, or 'UnreconciledResponse' when DynamoDB's answer
+   * could not be matched to what was sent (its operations are then sent again, never counted as written).
+   */
   errorCode?: string
 }
 
@@ -103,11 +121,17 @@ export interface FixedRateOptions {
   /** Bucket size in WCU (default: `wcu`, i.e. one second of capacity). */
   burst?: number
 }
-/** A token bucket of `wcu` write capacity units per second, shared by everything that holds it. */
+/**
+ * A token bucket of `wcu` write capacity units per second, shared exactly by everything that holds it: in any
+ * window of t seconds at most `burst + wcu·t` units go out.
+ * @throws {TypeError} `code` 'InvalidArgument' for a bad option (unknown names are refused).
+ */
 export declare class FixedRate {
   constructor(options: FixedRateOptions)
   /** The configured rate in WCU/s. */
   readonly currentWcu: number
+  /** The bucket's counters (the same as `metrics.rateLimit`). */
+  stats(): RateLimitMetrics
 }
 export interface AdaptiveRateOptions {
   /** Upper bound in WCU/s. */
@@ -122,6 +146,8 @@ export declare class AdaptiveRate {
   constructor(options: AdaptiveRateOptions)
   /** The rate in force now, in WCU/s. */
   readonly currentWcu: number
+  /** The bucket's counters (the same as `metrics.rateLimit`). */
+  stats(): RateLimitMetrics
 }
 export type RateLimit = FixedRate | AdaptiveRate
 
@@ -130,8 +156,8 @@ export interface DynamoDBClientOptions {
   region?: string
   /** Custom endpoint URL (DynamoDB Local, dynalite, LocalStack…); default: AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL / the regional AWS endpoint. */
   endpoint?: string
-  /** Static credentials; default: the standard AWS credential chain. */
-  credentials?: Credentials
+  /** Static credentials or an async provider (AWS SDK v3's kind); default: the standard AWS credential chain. */
+  credentials?: Credentials | CredentialProvider
   /** Named profile from the shared config files; default: AWS_PROFILE or 'default'. */
   profile?: string
   /** SDK-level attempts per single-item request (default 3). BatchWriter requests use the writer's own retry policy. */
@@ -140,6 +166,13 @@ export interface DynamoDBClientOptions {
   connectTimeoutMs?: number
   /** Timeout of one attempt of any request, in ms (default 30000): a hung connection becomes a retryable Timeout. */
   requestTimeoutMs?: number
+  /**
+   * Requests in flight at once across every writer and call of this client, and so open connections
+   * (default 50). Requests beyond it wait in the engine, not in the socket layer.
+   */
+  maxConnections?: number
+  /** Idle connections are closed after this many ms (default 20000). */
+  idleTimeoutMs?: number
   /** Drop `undefined` values inside maps, lists and sets instead of rejecting the item (default false). */
   removeUndefinedValues?: boolean
   /** Read every N as a NumberValue instead of a number (default false). */
@@ -215,12 +248,15 @@ export interface RateLimitMetrics {
 export declare class DynamoDBClient {
   /** Never blocks: the AWS configuration chain is loaded lazily, on the first request. */
   constructor(options?: DynamoDBClientOptions)
-  /** Writes one item. Resolves to the request's metrics. */
-  putItem(table: string, item: Item, options?: WriteOptions): Promise<OperationMetrics>
-  /** Reads one item; resolves to `undefined` when it is absent. Its metrics are in `lastGetMetrics`. */
-  getItem(table: string, key: Item, options?: GetItemOptions): Promise<ReadItem | undefined>
-  /** Deletes one item by key. Resolves to the request's metrics. */
-  deleteItem(table: string, key: Item, options?: WriteOptions): Promise<OperationMetrics>
+  /** Writes one item (any object type; its values are checked at run time). Resolves to the request's metrics. */
+  putItem<T extends object = Item>(table: string, item: T, options?: WriteOptions): Promise<OperationMetrics>
+  /**
+   * Reads one item; resolves to `undefined` when it is absent. `T` is what you expect to read (not checked).
+   * Its metrics are in `lastGetMetrics`.
+   */
+  getItem<T extends object = ReadItem>(table: string, key: object, options?: GetItemOptions): Promise<T | undefined>
+  /** Deletes one item by key (a whole item is accepted). Resolves to the request's metrics. */
+  deleteItem(table: string, key: object, options?: WriteOptions): Promise<OperationMetrics>
   /** Creates a table with on-demand billing; resolves once it is ACTIVE. */
   createTable(table: string, options: CreateTableOptions): Promise<TableDescription>
   /** Deletes a table; resolves when DynamoDB accepted the deletion. */
@@ -231,6 +267,13 @@ export declare class DynamoDBClient {
   /** Totals across every operation and writer of this client. */
   readonly metrics: ClientMetrics
   resetMetrics(): void
+  /**
+   * Refuses further calls and writers (`ClientClosed`), waits for the requests in flight, and closes the
+   * connections. Idempotent. Close writers first: their later requests fail with `ClientClosed`.
+   */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+  readonly closed: boolean
 }
 
 export interface BatchWriterOptions {
@@ -252,6 +295,12 @@ export interface BatchWriterOptions {
    * type is then accepted for it.
    */
   keySchema?: KeySchema | { partitionKey: string | KeyAttribute; sortKey?: string | KeyAttribute }
+  /**
+   * Write only the keys of one shard: operations whose key (by the table's key schema, numbers by value)
+   * hashes to another shard are skipped (counted in `skipped`). N processes with `index` 0..N-1 and the same
+   * `count` write disjoint keys, every operation on one key in one process.
+   */
+  shard?: { index: number; count: number }
   /** Aborting stops new requests; every unwritten item is reported with reason 'Aborted'. */
   signal?: AbortSignal
   /** A rate limit for this writer (default: the client's, if any). */
@@ -268,17 +317,33 @@ export interface BatchWriterOptions {
   slowRequestMs?: number
 }
 
+/**
+ * Counts of a flush (the operations it covers, and the requests since the previous flush resolved) or of a
+ * writer's whole life (close, withBatch, metrics). See the README's table for each count's exact meaning.
+ */
 export interface BatchWriteResult {
+  /** Puts DynamoDB confirmed written. */
   putsWritten: number
+  /** Deletes DynamoDB confirmed applied. */
   deletesWritten: number
+  /** Operations not written (each is in BatchWriteError.failed). */
   failed: number
+  /** Operations a sharded writer left to other shards. */
+  skipped: number
+  /** BatchWriteItem requests sent (every attempt). */
   requests: number
+  /** Operations sent again (one per re-sent item). */
   retries: number
+  /** Requests refused with a throttling error. */
   throttles: number
+  /** Responses that carried UnprocessedItems. */
   unprocessedRounds: number
+  /** Write capacity units DynamoDB reported consumed, summed over every request. */
   consumedWcu: number
   elapsedMs: number
+  /** Request durations summed, ms. */
   totalLatencyMs: number
+  /** Request latency quantiles, ms: within the smallest and largest latency seen, about ±10%. */
   p50LatencyMs: number
   p99LatencyMs: number
   itemsPerSecond: number
@@ -302,36 +367,44 @@ export type FailureReason =
   | 'ResourceNotFoundException'
   | 'AccessDeniedException'
   | 'KeySchemaUnavailable'
+  | 'ClientClosed'
+  | 'UnreconciledResponse'
   | string
 
-export interface FailedItem {
+export interface FailedItem<T extends object = Item> {
   operation: 'put' | 'delete'
   /** The item (put) or key (delete) exactly as it was passed in. */
-  item: Item
+  item: T | Partial<T>
   reason: FailureReason
   message: string
   /** Attempts made (0 when the item was never sent). */
   attempts: number
+  /** For InvalidItem: the attribute path, as in the message (`item.tags[3]`). */
+  path?: string
 }
 
-export declare class BatchWriteError extends Error {
+export declare class BatchWriteError<T extends object = Item> extends Error {
   readonly code: 'BatchWriteFailed'
-  readonly failed: FailedItem[]
+  /** One entry per operation not written, each reported once per flush that covers it. */
+  readonly failed: FailedItem<T>[]
   readonly result: BatchWriteResult
+  /** withBatch: the callback's own error, when it stopped on an item that is listed in `failed`. */
+  cause?: unknown
 }
 
-export declare class BatchWriter {
+/** A writer of items of type `T` (default: any storable item; `new BatchWriter<User>(…)` for your own type). */
+export declare class BatchWriter<T extends object = Item> {
   constructor(client: DynamoDBClient, table: string, options?: BatchWriterOptions)
   readonly table: string
   readonly closed: boolean
   /** Resolves once accepted; waits only when the writer holds `highWaterMark` unfinished items. */
-  put(item: Item): Promise<void>
+  put(item: T): Promise<void>
   /** Queues a delete by key (a whole item is accepted; only its key attributes are sent). */
-  delete(key: Item): Promise<void>
+  delete(key: Partial<T>): Promise<void>
   /** Queues many puts in one call; resolves once all are accepted. */
-  putMany(items: Iterable<Item>): Promise<void>
+  putMany(items: Iterable<T>): Promise<void>
   /** Queues many deletes in one call. */
-  deleteMany(keys: Iterable<Item>): Promise<void>
+  deleteMany(keys: Iterable<Partial<T>>): Promise<void>
   /** Sends everything queued before the call and waits for it. Rejects with BatchWriteError if anything failed. */
   flush(): Promise<BatchWriteResult>
   /** flush(), then refuse further puts with err.code 'WriterClosed'. Resolves to the whole writer's result. */
@@ -340,28 +413,33 @@ export declare class BatchWriter {
   readonly metrics: WriterMetrics
 }
 
-/** Runs `fn` with a fresh writer and always closes it; resolves to the final result. */
-export declare function withBatch(
+/**
+ * Runs `fn` with a fresh writer and always closes it; resolves to the final result. `T` is the item type
+ * (`withBatch<User>(…)`, or inferred from an annotated `(b: BatchWriter<User>) => …`).
+ */
+export declare function withBatch<T extends object = Item>(
   client: DynamoDBClient,
   table: string,
-  fn: (writer: BatchWriter) => unknown | Promise<unknown>,
+  fn: (writer: BatchWriter<T>) => unknown | Promise<unknown>,
   options?: BatchWriterOptions,
 ): Promise<BatchWriteResult>
 
-/** The stable error codes dynabatch sets on `err.code` for client-side errors. */
+/** The stable error codes dynabatch sets on `err.code` for client-side errors (src/error.rs lists them). */
 export type ErrorCode =
   | 'InvalidItem'
   | 'InvalidArgument'
   | 'WriterClosed'
   | 'ClientClosed'
+  | 'Aborted'
   | 'BatchWriteFailed'
   | 'Network'
   | 'Timeout'
   | 'CredentialsError'
-  | 'ServiceError'
   | 'KeySchemaUnavailable'
-  | 'Aborted'
+  | 'ServiceError'
   | 'Internal'
+  /** Thrown when the package is loaded: no native binary for this platform, or not where it was looked for. */
+  | 'NativeBindingUnavailable'
 
 /** The Error class of dynabatch's client-side failures (and of service errors, with DynamoDB's code). */
 export declare class DynabatchError extends Error {
@@ -370,11 +448,15 @@ export declare class DynabatchError extends Error {
   readonly requestId?: string
   /** The HTTP status, for service errors. */
   readonly statusCode?: number
+  /** The error this one wraps (KeySchemaUnavailable over the DescribeTable error that caused it). */
+  readonly cause?: unknown
 }
 
 /** Thrown (as a rejection) for an item or key that breaks the marshalling rules; the message names the path. */
 export declare class InvalidItemError extends TypeError {
   readonly code: 'InvalidItem'
+  /** The attribute path, as in the message (`item.tags[3]`). */
+  readonly path?: string
 }
 
 /**

@@ -1,8 +1,6 @@
-// ESM entry: the same objects as the CommonJS entry.
-import { createRequire } from 'node:module'
-
-const require = createRequire(import.meta.url)
-const m = require('./index.js')
+// ESM entry: the very objects of the CommonJS entry. A static import (not createRequire), so that bundlers
+// (esbuild, Rollup, webpack) follow it to index.js like any other module.
+import m from './index.js'
 
 export const {
   DynamoDBClient,

@@ -146,11 +146,14 @@ describe('DynamoDBClient', () => {
   it('bad options are TypeErrors with code InvalidArgument', () => {
     assert.throws(() => new DynamoDBClient({ credentials: { accessKeyId: 'a' } }), { code: 'InvalidArgument', name: 'TypeError' })
     assert.throws(() => new DynamoDBClient({ endpoint: 'not a url' }), { code: 'InvalidArgument' })
-    assert.throws(() => new DynamoDBClient({ maxAttempts: 0 }), { code: 'InvalidArgument', message: 'maxAttempts must be at least 1' })
-    assert.throws(() => new DynamoDBClient({ logger: {} }), { code: 'InvalidArgument', message: 'logger must have a debug() method' })
+    assert.throws(() => new DynamoDBClient({ maxAttempts: 0 }), { code: 'InvalidArgument', message: 'maxAttempts must be an integer of at least 1, got 0' })
+    assert.throws(() => new DynamoDBClient({ logger: {} }), {
+      code: 'InvalidArgument',
+      message: 'logger must be an object with debug, info, warn and error methods, got an object without debug()',
+    })
     assert.throws(() => new dynabatch.BatchWriter(client, 't', { flushAmount: 26 }), {
       code: 'InvalidArgument',
-      message: 'flushAmount must be between 1 and 25, got 26',
+      message: 'flushAmount must be an integer from 1 to 25, got 26',
     })
     assert.throws(() => new dynabatch.BatchWriter({}, 't'), { code: 'InvalidArgument' })
   })

@@ -28,6 +28,7 @@ describe('client-side error codes', () => {
     const e = errorOf({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1' })
     assert.equal(e.code, 'CredentialsError')
     assert.match(e.message, /^could not load AWS credentials: .*no credentials found in chain/s)
+    assert.match(e.message, /set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/)
   })
 
   it('no region and no endpoint: InvalidArgument naming the region', () => {

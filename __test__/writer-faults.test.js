@@ -335,7 +335,7 @@ describe('BatchWriter under faults', () => {
     for (let i = 0; i < 20000; i++) await w.put({ pk: `f${i}` })
     assert.ok(server.stats.requestsTotal > 700, 'sent while putting')
     assert.ok(w.metrics.putsWritten > 19000)
-    assert.ok(w._orig.size <= 200 + 2048 + 25, `originals kept: ${w._orig.size}`)
+    assert.ok(w._native.heldItems <= 200 + 2048 + 25, `originals kept: ${w._native.heldItems}`)
     await w.close()
     assert.equal(server.table('users').size, 20000)
   })

@@ -72,7 +72,7 @@ describe('BatchWriter on dynalite', () => {
   it('un-awaited putMany and put right before close are all written (nothing accepted is refused by close)', async () => {
     const table = await newTable()
     const w = new BatchWriter(new DynamoDBClient(clientOptions(server.endpoint)), table) // waits for the schema
-    assert.equal(w._native.hasSchema(), false)
+    assert.equal(w._native.keySchemaKnown, false)
     w.putMany([{ pk: 'a' }, { pk: 'b' }])
     w.put({ pk: 'c' })
     w.deleteMany([{ pk: 'a' }])
@@ -243,7 +243,7 @@ describe('BatchWriter on dynalite', () => {
     const table = await newTable()
     // a fresh client (no cached schema) and no keySchema option: the schema is read with DescribeTable
     const w = new BatchWriter(new DynamoDBClient(clientOptions(server.endpoint)), table)
-    assert.equal(w._native.hasSchema(), false)
+    assert.equal(w._native.keySchemaKnown, false)
     const first = w.put({ pk: 7, v: 1 }) // the very first call, while DescribeTable is in flight
     w.put({ pk: 'fine' }) // un-awaited, keeps its order after the bad one
     await assert.rejects(first, { code: 'InvalidItem', message: 'item.pk: key attribute must be of type S, got N' })

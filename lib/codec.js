@@ -1,56 +1,25 @@
 'use strict'
-// The JS half of marshalling. One walk over the item checks every type rule and writes a compact wire
-// string that the Rust core decodes (src/marshal.rs documents the grammar). Measured on this machine this
-// costs less JS-thread time than walking the object from Rust through napi calls, and loses no type:
-// binaries travel beside the string, numbers as their exact text.
+// The JS half of marshalling: one walk over a JS value on the JS thread, writing the compact "wire" that the
+// Rust core judges and turns into DynamoDB JSON (src/item.rs documents the grammar and holds every rule).
+// This file only encodes: it says what each JS value is (a JS number, a bigint, a Set, a Date…) and never
+// decides whether it is valid. A value with no DynamoDB form becomes a token the core reports with its path.
+// Binaries travel beside the string. The other direction, decodeItem, rebuilds JS values from what the core
+// sends back, with the read rules the core already applied (which numbers stay NumberValues).
 
-const { checkNumber } = require('../binding.js')
+const native = require('./native.js')
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER
-const MAX_DEPTH = 32
+// The walk stops descending where the core refuses anyway (and cycles end there too).
+const STOP_DEPTH = native.limits().maxDepth + 2
 
-class InvalidItemError extends TypeError {
-  constructor(message) {
-    super(message)
-    this.name = 'InvalidItemError'
-    this.code = 'InvalidItem'
-  }
-}
-
-// DynamoDB number text: optional sign, digits with an optional fraction, optional exponent.
-const NUMBER_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/
-
-function significantDigits(text) {
-  const m = text.replace(/^[-+]/, '').replace(/[eE].*$/, '').replace('.', '')
-  const trimmed = m.replace(/^0+/, '').replace(/0+$/, '')
-  return trimmed.length
-}
-
-function checkNumberText(text, where) {
-  if (!NUMBER_RE.test(text)) throw new InvalidItemError(`${where}${JSON.stringify(text)} is not a valid DynamoDB number`)
-  const digits = significantDigits(text)
-  if (digits > 38) {
-    throw new InvalidItemError(`${where}${text} has ${digits} significant digits; DynamoDB numbers hold at most 38`)
-  }
-}
-
-/** A DynamoDB number carried exactly, as text. */
+/** A DynamoDB number carried exactly, as the text given (the core checks it: 38 digits, magnitude). */
 class NumberValue {
   constructor(value) {
     let text
-    if (typeof value === 'string') text = value.trim()
-    else if (typeof value === 'bigint') text = value.toString()
-    else if (typeof value === 'number') {
-      if (!Number.isFinite(value)) throw new InvalidItemError(`${value} is not a valid DynamoDB number`)
-      text = String(value)
-    } else if (value instanceof NumberValue) text = value.value
-    else throw new InvalidItemError(`NumberValue takes a string, bigint or number, got ${describe(value)}`)
-    checkNumberText(text, '')
-    try {
-      checkNumber(text) // the core's rules: magnitude 1E-130 to below 1E126
-    } catch (e) {
-      throw new InvalidItemError(JSON.parse(e.message).message)
-    }
+    if (typeof value === 'string') text = value
+    else if (typeof value === 'bigint' || typeof value === 'number') text = String(value)
+    else if (value instanceof NumberValue) text = value.value
+    else throw native.invalidArgument(`NumberValue takes a string, bigint or number, got ${describe(value)}`)
+    native.checkNumber(text)
     Object.defineProperty(this, 'value', { value: text, enumerable: true })
   }
   static from(value) {
@@ -83,6 +52,13 @@ class NumberValue {
   }
 }
 
+// A NumberValue for text the core already judged (reads): no second check.
+function trustedNumber(text) {
+  const n = Object.create(NumberValue.prototype)
+  Object.defineProperty(n, 'value', { value: text, enumerable: true })
+  return n
+}
+
 function describe(v) {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'an array'
@@ -91,33 +67,6 @@ function describe(v) {
     return name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object'
   }
   return typeof v
-}
-
-function isIdent(name) {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name)
-}
-
-// Paths are built only when something is wrong: each level prepends its segment as the error unwinds.
-function prefix(err, seg) {
-  if (err instanceof InvalidItemError) {
-    err.path = seg + (err.path || '')
-  }
-  return err
-}
-
-function pathSeg(name) {
-  return typeof name === 'number' ? `[${name}]` : isIdent(name) ? `.${name}` : `[${JSON.stringify(name)}]`
-}
-
-function finish(err, root) {
-  if (err instanceof InvalidItemError && err.path !== undefined && !err.rooted) {
-    err.message = `${root}${err.path}: ${err.message}`
-    err.rooted = true
-  } else if (err instanceof InvalidItemError && !err.rooted) {
-    err.message = `${root}: ${err.message}`
-    err.rooted = true
-  }
-  return err
 }
 
 function isBinary(v) {
@@ -130,97 +79,35 @@ function toBytes(v) {
   return Buffer.from(v)
 }
 
-function numberText(v) {
-  if (!Number.isFinite(v)) throw new InvalidItemError(`${v} is not a valid DynamoDB number`)
-  if (v > MAX_SAFE || v < -MAX_SAFE) {
-    throw new InvalidItemError(
-      `${v} is outside the safe integer range and may have lost precision; pass a bigint or a NumberValue`,
-    )
-  }
-  const t = String(v)
-  // Magnitudes below 1E-130 exist as doubles; the core judges those rare texts (exponent form).
-  if (v !== 0 && (v < 1e-100 && v > -1e-100)) return nativeChecked(t)
-  return t
-}
-
-function nativeChecked(t) {
-  try {
-    checkNumber(t)
-  } catch (e) {
-    throw new InvalidItemError(JSON.parse(e.message).message)
-  }
-  return t
-}
-
-function bigintText(v) {
-  const t = v.toString()
-  const digits = significantDigits(t)
-  if (digits > 38) throw new InvalidItemError(`${t} has ${digits} significant digits; DynamoDB numbers hold at most 38`)
-  return t.length > 39 ? nativeChecked(t) : t
+function className(v) {
+  const name = (v.constructor && typeof v.constructor.name === 'string' && v.constructor.name) || 'Object'
+  return name.length + ':' + name
 }
 
 class Encoder {
-  constructor(removeUndefined) {
-    this.removeUndefined = removeUndefined
+  constructor() {
     this.bins = null
     this.stack = []
   }
 
-  // Encodes a top-level item (plain object, null-prototype object or Map) into a wire string.
-  item(obj, root, keepBins) {
-    if (!keepBins) this.bins = null
-    try {
-      if (obj === null || typeof obj !== 'object' || Array.isArray(obj) || isBinary(obj) || obj instanceof Set) {
-        throw new InvalidItemError(`must be an object (a plain object or a Map), got ${describe(obj)}`)
-      }
-      return this.map(obj, 0)
-    } catch (err) {
-      throw finish(err, root)
-    } finally {
-      this.stack.length = 0
-    }
+  /** One item (or key, or map of expression values); `bins` then holds its binaries, or null. */
+  item(v) {
+    this.bins = null
+    this.stack.length = 0
+    return this.value(v, 0)
   }
 
-  map(obj, depth) {
-    if (obj instanceof Map) return this.mapOfMap(obj, depth)
-    const proto = Object.getPrototypeOf(obj)
-    if (proto !== Object.prototype && proto !== null) {
-      throw new InvalidItemError(
-        `${describe(obj)} is not supported (only plain objects, arrays, Map, Set, binary data, bigint and NumberValue are)`,
-      )
+  /** Many items, each prefixed by its length; `bins` holds the run's binaries. `list` collects the items. */
+  many(items, list) {
+    this.bins = null
+    this.stack.length = 0
+    let out = ''
+    for (const v of items) {
+      const w = this.value(v, 0)
+      out += w.length + ':' + w
+      list.push(v)
     }
-    this.enter(obj, depth)
-    let out = '{'
-    for (const k in obj) out += this.entry(k, obj[k], depth)
-    this.stack.pop()
-    return out + '}'
-  }
-
-  mapOfMap(m, depth) {
-    this.enter(m, depth)
-    let out = '{'
-    for (const [k, v] of m) {
-      if (typeof k !== 'string') throw new InvalidItemError(`Map keys must be strings, got ${describe(k)}`)
-      out += this.entry(k, v, depth)
-    }
-    this.stack.pop()
-    return out + '}'
-  }
-
-  // One `name value` pair of a map ('' when an undefined value is dropped).
-  entry(k, v, depth) {
-    if (v === undefined && this.removeUndefined) return ''
-    try {
-      return k.length + ':' + k + this.value(v, depth + 1)
-    } catch (err) {
-      throw prefix(err, pathSeg(k))
-    }
-  }
-
-  enter(obj, depth) {
-    if (this.stack.includes(obj)) throw new InvalidItemError('circular reference')
-    if (depth >= MAX_DEPTH) throw new InvalidItemError(`nesting exceeds DynamoDB's ${MAX_DEPTH} levels`)
-    this.stack.push(obj)
+    return out
   }
 
   value(v, depth) {
@@ -228,38 +115,68 @@ class Encoder {
       case 'string':
         return 's' + v.length + ':' + v
       case 'number':
-        return 'n' + numberText(v) + ';'
+        return 'd' + v + ';'
       case 'boolean':
         return v ? 'T' : 'F'
       case 'bigint':
-        return 'n' + bigintText(v) + ';'
+        return 'n' + v + ';'
       case 'undefined':
-        throw new InvalidItemError('undefined is not allowed (set removeUndefinedValues to drop it)')
+        return 'u'
       case 'function':
-        throw new InvalidItemError('a function is not a valid DynamoDB value')
+        return '!f'
       case 'symbol':
-        throw new InvalidItemError('a symbol is not a valid DynamoDB value')
+        return '!y'
     }
     if (v === null) return 'z'
+    if (depth > STOP_DEPTH) return '!D'
     if (Array.isArray(v)) return this.list(v, depth)
     if (v instanceof NumberValue) return 'n' + v.value + ';'
     if (isBinary(v)) return 'b' + this.bin(v) + ';'
     if (v instanceof Set) return this.set(v, depth)
-    return this.map(v, depth)
+    if (v instanceof Map) return this.mapOfMap(v, depth)
+    const proto = Object.getPrototypeOf(v)
+    if (proto === Object.prototype || proto === null) return this.map(v, depth)
+    return '!o' + className(v)
+  }
+
+  map(obj, depth) {
+    if (this.stack.includes(obj)) return '!c'
+    this.stack.push(obj)
+    let out = '{'
+    for (const k in obj) out += k.length + ':' + k + this.value(obj[k], depth + 1)
+    this.stack.pop()
+    return out + '}'
+  }
+
+  mapOfMap(m, depth) {
+    if (this.stack.includes(m)) return '!c'
+    this.stack.push(m)
+    let out = '{'
+    for (const [k, v] of m) {
+      if (typeof k !== 'string') {
+        out += '!k' + (typeof k).length + ':' + typeof k
+        break
+      }
+      out += k.length + ':' + k + this.value(v, depth + 1)
+    }
+    this.stack.pop()
+    return out + '}'
   }
 
   list(arr, depth) {
-    this.enter(arr, depth)
+    if (this.stack.includes(arr)) return '!c'
+    this.stack.push(arr)
     let out = '['
-    for (let i = 0; i < arr.length; i++) {
-      const v = arr[i]
-      if (v === undefined && this.removeUndefined) continue
-      try {
-        out += this.value(v, depth + 1)
-      } catch (err) {
-        throw prefix(err, `[${i}]`)
-      }
-    }
+    for (let i = 0; i < arr.length; i++) out += this.value(arr[i], depth + 1)
+    this.stack.pop()
+    return out + ']'
+  }
+
+  set(s, depth) {
+    if (this.stack.includes(s)) return '!c'
+    this.stack.push(s)
+    let out = '<'
+    for (const v of s) out += this.value(v, depth + 1)
     this.stack.pop()
     return out + ']'
   }
@@ -269,62 +186,17 @@ class Encoder {
     this.bins.push(toBytes(v))
     return this.bins.length - 1
   }
-
-  set(s, depth) {
-    let kind = null
-    let out = ''
-    let i = 0
-    for (const v of s) {
-      let k
-      let enc
-      try {
-        if (v === undefined) {
-          if (this.removeUndefined) continue
-          throw new InvalidItemError('undefined is not allowed (set removeUndefinedValues to drop it)')
-        }
-        if (typeof v === 'string') {
-          k = '$'
-          enc = 's' + v.length + ':' + v
-        } else if (typeof v === 'number') {
-          k = '#'
-          enc = 'n' + numberText(v) + ';'
-        } else if (typeof v === 'bigint') {
-          k = '#'
-          enc = 'n' + bigintText(v) + ';'
-        } else if (v instanceof NumberValue) {
-          k = '#'
-          enc = 'n' + v.value + ';'
-        } else if (isBinary(v)) {
-          k = '%'
-          enc = 'b' + this.bin(v) + ';'
-        } else {
-          throw new InvalidItemError(`${describe(v)} cannot be a Set member (only strings, numbers or binaries)`)
-        }
-        if (kind !== null && k !== kind) {
-          throw new InvalidItemError('a Set must hold only strings, only numbers/bigints/NumberValues, or only binary values')
-        }
-      } catch (err) {
-        throw prefix(err, `[${i}]`)
-      }
-      kind = k
-      out += enc
-      i++
-    }
-    if (kind === null) throw new InvalidItemError('an empty Set cannot be stored (DynamoDB has no empty sets)')
-    void depth
-    return kind + out + ']'
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Decoding what the core sends back (reads).
+// Reads: the core's read wire (src/read.rs) back to JS values. Objects built from stored attribute names get
+// own properties only: a stored "__proto__" is an attribute like any other, never a prototype.
 
 class Decoder {
-  constructor(wire, bins, wrapNumbers) {
+  constructor(wire, bins) {
     this.w = wire
     this.p = 0
     this.bins = bins
-    this.wrap = wrapNumbers
   }
   uint(end) {
     const i = this.w.indexOf(end, this.p)
@@ -338,27 +210,21 @@ class Decoder {
     this.p += len
     return s
   }
-  numText() {
+  text() {
     const i = this.w.indexOf(';', this.p)
     const t = this.w.slice(this.p, i)
     this.p = i + 1
     return t
-  }
-  num(t) {
-    // A number only when it round-trips exactly and can be written back; otherwise every digit is kept.
-    if (!this.wrap) {
-      const n = Number(t)
-      if (Math.abs(n) <= MAX_SAFE && normalize(String(n)) === normalize(t)) return n
-    }
-    return new NumberValue(t)
   }
   value() {
     const c = this.w[this.p++]
     switch (c) {
       case 's':
         return this.chars()
+      case 'd':
+        return Number(this.text())
       case 'n':
-        return this.num(this.numText())
+        return trustedNumber(this.text())
       case 'T':
         return true
       case 'F':
@@ -384,38 +250,26 @@ class Decoder {
         return out
       }
       default:
-        throw new Error(`dynabatch: malformed wire from the core at ${this.p - 1}`)
+        throw new Error(`dynabatch: DynamoDB returned a value of a type this version cannot read (at ${this.p - 1})`)
     }
   }
   map() {
     const out = {}
     while (this.w[this.p] !== '}') {
       const k = this.chars()
-      out[k] = this.value()
+      const v = this.value()
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+      else out[k] = v
     }
     this.p++
     return out
   }
 }
 
-// A canonical (digits, exponent) form, to compare decimal texts by value.
-function normalize(t) {
-  const m = /^([-+]?)(\d*)\.?(\d*)(?:[eE]([-+]?\d+))?$/.exec(t)
-  if (!m) return t
-  let digits = (m[2] + m[3]).replace(/^0+/, '')
-  let exp = Number(m[4] || 0) - m[3].length
-  if (digits === '') return '0'
-  while (digits.endsWith('0')) {
-    digits = digits.slice(0, -1)
-    exp++
-  }
-  return `${m[1] === '-' ? '-' : ''}${digits}e${exp}`
-}
-
-function decodeItem(wire, bins, wrapNumbers) {
-  const d = new Decoder(wire, bins, wrapNumbers)
+function decodeItem(wire, bins) {
+  const d = new Decoder(wire, bins)
   d.p = 1
   return d.map()
 }
 
-module.exports = { Encoder, decodeItem, NumberValue, InvalidItemError }
+module.exports = { Encoder, decodeItem, NumberValue, describe }

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 'use strict'
-// Builds the native addon (release) when it is missing or older than its sources, so `npm install`,
-// `npm test`, `npm run demo` and `npm run bench` each build at most once and never twice in a row.
+// Contributors only: builds the native addon (release) when it is missing or older than its sources, so the
+// repository's own `npm install`/`npm ci` (the `prepare` script), `npm test`, `npm run demo` and `npm run bench`
+// each build at most once and never twice in a row. Not part of the published package: users get the
+// prebuilt binary from the platform package (npm/<platform>), and their install runs no script.
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
+
+// `prepare` also runs before `npm pack`/`npm publish`: those package what is there (the release workflow has
+// already put the prebuilt binaries into npm/<platform>/), they never compile.
+if (process.env.npm_lifecycle_event === 'prepare' && ['pack', 'publish'].includes(process.env.npm_command)) process.exit(0)
 
 const root = path.join(__dirname, '..')
 const addon = fs.readdirSync(root).find((f) => /^dynabatch\..*\.node$/.test(f))

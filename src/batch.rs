@@ -1,124 +1,69 @@
-//! The streaming batch-write engine: groups operations into BatchWriteItem requests of up to 25, keeps
-//! several requests in flight, retries unprocessed and throttled items with jittered backoff, isolates
-//! items that make a request fail validation, and keeps the order of operations per key.
+//! The streaming batch-write engine: groups operations into BatchWriteItem requests (25 operations, 16 MB,
+//! and no more capacity units than the rate limit's bucket holds), keeps several requests in flight,
+//! retries unprocessed and throttled operations with jittered backoff, isolates operations that make a
+//! request fail validation, keeps the order of operations per key, and reports every operation it
+//! accepted: written, skipped (another shard's) or failed with a reason.
 //!
-//! It knows nothing of napi: the binding hands it decoded items and reads back failures and counts.
+//! Operations arrive already judged and encoded (`item.rs`) through one entry point, `submit`, which owns
+//! what happens while the table's key schema is unknown (operations wait for it). The request body is
+//! written from the operations' DynamoDB JSON; what the service returns unprocessed is matched back to
+//! the operations by normalized key, and an operation is counted as written only when the response says
+//! so (an entry that matches nothing makes every operation of the request unconfirmed: they are sent
+//! again, and the anomaly is recorded).
 
-use crate::error::{self, CoreError, Retry};
-use crate::marshal::{self, Item, KeySchema};
-use crate::metrics::{RequestRecord, SharedTotals, Totals};
+use crate::error::{self, CoreError};
+use crate::item::{write_units, Encoded};
+use crate::key::{shard_of, KeySchema, NormKey};
+use crate::metrics::{Meter, RequestRecord, Totals};
 use crate::rate_limit::RateLimiter;
-use crate::retry::{Jitter, RetryPolicy};
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use crate::read::AvMap;
+use crate::request::{self, OpKind};
+use crate::retry::{Jitter, Retry, RetryPolicy};
+use crate::schema;
+use futures_util::future::BoxFuture;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
-
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// DynamoDB's limits for one BatchWriteItem request.
 pub const MAX_BATCH_ITEMS: usize = 25;
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpKind {
-  Put,
-  Delete,
-}
+/// The errorCode of a request record whose response could not be matched to what was sent.
+pub const UNRECONCILED: &str = "UnreconciledResponse";
 
-impl OpKind {
-  pub fn as_str(self) -> &'static str {
-    match self {
-      OpKind::Put => "put",
-      OpKind::Delete => "delete",
-    }
-  }
-}
-
+/// An entry DynamoDB returned unprocessed.
 #[derive(Debug)]
-pub struct Op {
-  /// The caller's id for the operation (the JS facade maps it back to the original item).
-  pub id: f64,
-  pub kind: OpKind,
-  /// Moved into the request when sent; restored from UnprocessedItems or, after a failed request,
-  /// re-decoded from `wire` (ops without a wire are copied instead of moved).
-  pub item: Item,
-  wire: Option<Arc<Wire>>,
-  size: usize,
-  key: Vec<u8>,
-  attempts: u32,
-  epoch: u64,
-}
-
-/// What `push` accepted: a decoded item, or the JS codec's wire, decoded later on the engine's threads so
-/// the JS thread only hands it over.
-#[derive(Debug)]
-pub enum Body {
-  Item(Item, usize),
-  Wire(Vec<u16>, Vec<Vec<u8>>),
-}
-
-/// A wire kept for re-decoding: the text and the binaries it refers to.
-type Wire = (Vec<u16>, Vec<Vec<u8>>);
-
-/// An accepted operation not yet decoded and keyed.
-#[derive(Debug)]
-struct Pending {
-  id: f64,
-  kind: OpKind,
-  body: Body,
-  epoch: u64,
-}
-
-impl Pending {
-  fn into_op(self, item: Item, size: usize) -> Op {
-    Op {
-      id: self.id,
-      kind: self.kind,
-      item,
-      wire: None,
-      size,
-      key: Vec::new(),
-      attempts: 0,
-      epoch: self.epoch,
-    }
-  }
-}
-
-/// An operation that could not be written, reported once by the flush that covers it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Failure {
-  pub id: f64,
-  pub kind: OpKind,
-  pub reason: String,
-  pub message: String,
-  pub attempts: u32,
-  epoch: u64,
+pub struct Returned {
+  /// None when the entry was neither a put nor a delete.
+  pub kind: Option<OpKind>,
+  pub attrs: AvMap,
 }
 
 /// What DynamoDB answered to one BatchWriteItem.
 #[derive(Debug, Default)]
-pub struct BatchResponse {
-  pub unprocessed: Vec<WriteRequest>,
+pub struct BatchReply {
+  pub unprocessed: Vec<Returned>,
+  /// Unprocessed entries for other tables than the one written to (never expected).
+  pub foreign: usize,
   pub consumed_wcu: f64,
   pub request_id: Option<String>,
 }
 
-/// The engine's view of DynamoDB. The SDK implements it in `client.rs`; tests use scripted fakes.
+/// The engine's view of DynamoDB. The SDK implements it in `dynamo.rs`; tests use scripted fakes.
 pub trait Transport: Send + Sync + 'static {
   fn batch_write(
     &self,
-    table: String,
-    requests: Vec<WriteRequest>,
-  ) -> BoxFuture<Result<BatchResponse, CoreError>>;
-  fn key_schema(&self, table: String) -> BoxFuture<Result<KeySchema, CoreError>>;
+    table: &str,
+    body: Vec<u8>,
+  ) -> BoxFuture<'static, Result<BatchReply, CoreError>>;
+  fn key_schema(&self, table: &str) -> BoxFuture<'static, Result<Arc<KeySchema>, CoreError>>;
 }
 
-pub type Spawner = Arc<dyn Fn(BoxFuture<()>) + Send + Sync>;
-pub type Observer = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
+pub type Spawner = Arc<dyn Fn(BoxFuture<'static, ()>) + Send + Sync>;
 
 #[derive(Clone, Debug)]
 pub struct WriterConfig {
@@ -128,6 +73,8 @@ pub struct WriterConfig {
   pub high_water_mark: usize,
   pub retry: RetryPolicy,
   pub key_schema: Option<KeySchema>,
+  /// (index, count): operations whose key falls in another shard are skipped.
+  pub shard: Option<(u32, u32)>,
 }
 
 impl WriterConfig {
@@ -139,21 +86,105 @@ impl WriterConfig {
       high_water_mark: 1_000,
       retry: RetryPolicy::default(),
       key_schema: None,
+      shard: None,
     }
   }
 }
 
-/// The outcome of a flush: counts since the previous flush and the failures it covers.
+/// An operation keyed and ready to send.
+#[derive(Debug)]
+struct Op {
+  id: u64,
+  kind: OpKind,
+  /// The item (put) or the key alone (delete), as DynamoDB JSON.
+  json: Vec<u8>,
+  size: usize,
+  key: NormKey,
+  attempts: u32,
+  epoch: u64,
+}
+
+impl Op {
+  fn units(&self) -> f64 {
+    match self.kind {
+      OpKind::Put => write_units(self.size),
+      OpKind::Delete => 1.0,
+    }
+  }
+}
+
+/// An operation accepted while the key schema was still unknown.
+struct Pending {
+  id: u64,
+  kind: OpKind,
+  enc: Encoded,
+  epoch: u64,
+  notify: oneshot::Sender<Result<(), CoreError>>,
+}
+
+/// An operation that could not be written, reported by every flush that covers it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+  pub id: u64,
+  pub kind: OpKind,
+  pub reason: String,
+  pub message: String,
+  pub path: Option<String>,
+  pub attempts: u32,
+  epoch: u64,
+}
+
+/// Why `submit` did not take an operation: `recorded` when it counts as accepted and failed (it is
+/// reported by the next flush), not when the writer refused it (closed, aborted).
+#[derive(Debug)]
+pub struct Rejected {
+  pub error: CoreError,
+  pub recorded: bool,
+}
+
+/// How `submit` took an operation.
+#[derive(Debug)]
+pub enum Accepted {
+  /// Accepted; `full` when the writer now holds `high_water_mark` unfinished operations or more.
+  Now { full: bool },
+  /// Held until the key schema is known; the receiver says whether the key was then accepted.
+  AfterSchema(oneshot::Receiver<Result<(), CoreError>>),
+}
+
+/// The outcome of a flush: the covered operations' counts and failures, and the requests since the
+/// previous flush resolved.
 #[derive(Debug, Clone)]
 pub struct FlushResult {
   pub totals: Totals,
   pub failures: Vec<Failure>,
+  /// Failed operations no flush will report again (their callers' copies may be dropped). Carried by the
+  /// last flush resolved together, so every flush that reports them is handled first.
+  pub forgotten: Vec<u64>,
 }
 
 pub struct Hooks {
-  pub observer: Option<Observer>,
-  pub client_totals: Option<Arc<SharedTotals>>,
+  pub meter: Meter,
   pub limiter: Option<Arc<RateLimiter>>,
+}
+
+/// Outcome counts of the operations accepted between two flush calls.
+#[derive(Clone, Debug, Default)]
+struct Epoch {
+  epoch: u64,
+  unfinished: usize,
+  puts: u64,
+  deletes: u64,
+  failed: u64,
+  skipped: u64,
+  retries: u64,
+}
+
+struct FlushWaiter {
+  /// The last epoch it covers.
+  upto: u64,
+  /// The first: operations of earlier epochs were reported by a flush resolved before this one was called.
+  from: u64,
+  tx: oneshot::Sender<FlushResult>,
 }
 
 struct Shared {
@@ -165,33 +196,33 @@ struct Shared {
   state: Mutex<State>,
   wake: Notify,
   room: Notify,
-  /// Signalled once the key schema is known (or could not be read).
-  schema_known: Notify,
+  done_count: AtomicUsize,
 }
 
 #[derive(Default)]
 struct State {
   schema: Option<Arc<KeySchema>>,
   schema_error: Option<CoreError>,
-  incoming: VecDeque<Pending>,
+  pending: VecDeque<Pending>,
   ready: VecDeque<Op>,
   groups: VecDeque<Vec<Op>>,
   retry: Vec<(Instant, Op)>,
-  waiting: HashMap<Vec<u8>, VecDeque<Op>>,
-  busy: HashSet<Vec<u8>>,
+  waiting: HashMap<NormKey, VecDeque<Op>>,
+  busy: HashSet<NormKey>,
   in_flight: usize,
   unfinished: usize,
   accepted: u64,
   epoch: u64,
-  /// Unfinished operations per epoch, oldest first; the back is always the current epoch.
-  epoch_counts: VecDeque<(u64, usize)>,
-  flushes: Vec<(u64, oneshot::Sender<FlushResult>)>,
+  epochs: VecDeque<Epoch>,
+  reported_before: u64,
+  flushes: Vec<FlushWaiter>,
   failures: Vec<Failure>,
-  done_ids: Vec<f64>,
+  done_ids: Vec<u64>,
   totals: Totals,
   flushed_totals: Totals,
   room_waiters: usize,
   aborted: bool,
+  closed: bool,
   shutdown: bool,
   started: bool,
 }
@@ -217,6 +248,13 @@ impl Drop for Engine {
   }
 }
 
+fn root(kind: OpKind) -> &'static str {
+  match kind {
+    OpKind::Put => "item",
+    OpKind::Delete => "key",
+  }
+}
+
 impl Engine {
   pub fn new(
     cfg: WriterConfig,
@@ -229,7 +267,7 @@ impl Engine {
       schema: cfg.key_schema.clone().map(Arc::new),
       ..Default::default()
     };
-    state.epoch_counts.push_back((0, 0));
+    state.epochs.push_back(Epoch::default());
     Engine {
       shared: Arc::new(Shared {
         cfg,
@@ -240,90 +278,12 @@ impl Engine {
         state: Mutex::new(state),
         wake: Notify::new(),
         room: Notify::new(),
-        schema_known: Notify::new(),
+        done_count: AtomicUsize::new(0),
       }),
     }
   }
 
-  pub fn key_schema(&self) -> Option<Arc<KeySchema>> {
-    self.shared.state.lock().unwrap().schema.clone()
-  }
-
-  /// Accepts one decoded operation. Never refuses for lack of room. Returns true when the writer now holds
-  /// `high_water_mark` unfinished items or more.
-  pub fn push(&self, id: f64, kind: OpKind, item: Item, size: usize) -> Result<bool, CoreError> {
-    self.accept(id, kind, Body::Item(item, size))
-  }
-
-  /// Accepts one operation as its wire; it is decoded and checked on the engine's threads, and a failure
-  /// there is reported by the next flush like any other.
-  pub fn push_wire(
-    &self,
-    id: f64,
-    kind: OpKind,
-    wire: Vec<u16>,
-    bins: Vec<Vec<u8>>,
-  ) -> Result<bool, CoreError> {
-    self.accept(id, kind, Body::Wire(wire, bins))
-  }
-
-  fn accept(&self, id: f64, kind: OpKind, body: Body) -> Result<bool, CoreError> {
-    self.accept_counting(id, kind, body).map(|(full, _)| full)
-  }
-
-  /// Like `push_wire`, also returning how many written ids wait in `take_done` (one lock for both).
-  pub fn push_wire_counting(
-    &self,
-    id: f64,
-    kind: OpKind,
-    wire: Vec<u16>,
-    bins: Vec<Vec<u8>>,
-  ) -> Result<(bool, usize), CoreError> {
-    self.accept_counting(id, kind, Body::Wire(wire, bins))
-  }
-
-  fn accept_counting(&self, id: f64, kind: OpKind, body: Body) -> Result<(bool, usize), CoreError> {
-    let mut st = self.shared.state.lock().unwrap();
-    if st.aborted {
-      return Err(CoreError::new(
-        error::ABORTED,
-        "the writer's signal was aborted",
-      ));
-    }
-    let epoch = st.epoch;
-    st.epoch_counts.back_mut().unwrap().1 += 1;
-    st.unfinished += 1;
-    st.accepted += 1;
-    st.incoming.push_back(Pending {
-      id,
-      kind,
-      body,
-      epoch,
-    });
-    let full = st.unfinished >= self.shared.cfg.high_water_mark;
-    let done = st.done_ids.len();
-    let start = !st.started;
-    st.started = true;
-    // Wake the dispatcher only when it can do something: once per batch's worth of new operations while a
-    // request slot is free, or under pressure. A wake-up is a futex call, too costly to make per item.
-    let wake = start
-      || full
-      || (st.in_flight < self.shared.cfg.max_in_flight
-        && st
-          .incoming
-          .len()
-          .is_multiple_of(self.shared.cfg.flush_amount));
-    drop(st);
-    if start {
-      (self.shared.spawner)(Box::pin(dispatch(self.shared.clone())));
-    }
-    if wake {
-      self.shared.wake.notify_one();
-    }
-    Ok((full, done))
-  }
-
-  /// Starts the dispatcher now (it reads the key schema first) instead of on the first operation.
+  /// Starts the dispatcher, which reads the key schema first (unless it was given).
   pub fn start(&self) {
     let start = {
       let mut st = self.shared.state.lock().unwrap();
@@ -334,69 +294,136 @@ impl Engine {
     }
   }
 
-  /// Resolves once the key schema is known, or known to be unavailable (true when it is known).
-  pub fn schema_ready(&self) -> impl Future<Output = bool> + Send + 'static {
+  pub fn key_schema(&self) -> Option<Arc<KeySchema>> {
+    self.shared.state.lock().unwrap().schema.clone()
+  }
+
+  /// The one entry point for operations: an item judged by `item::encode` (or the error it got), keyed
+  /// against the schema when it is known, held until it is otherwise. An invalid operation is refused
+  /// here (the caller's `put` rejects) and reported by the next flush like any failure; a closed or aborted
+  /// writer refuses without accepting.
+  pub fn submit(
+    &self,
+    id: u64,
+    kind: OpKind,
+    item: Result<Encoded, CoreError>,
+  ) -> Result<Accepted, Rejected> {
+    let sh = &self.shared;
+    let mut st = sh.state.lock().unwrap();
+    let refuse = |code: &str, what: &str| Rejected {
+      error: CoreError::new(
+        code,
+        format!("the writer for table {} {what}", sh.cfg.table),
+      ),
+      recorded: false,
+    };
+    if st.closed {
+      return Err(refuse(error::WRITER_CLOSED, "is closed"));
+    }
+    if st.aborted {
+      return Err(refuse(error::ABORTED, "was aborted"));
+    }
+    let epoch = st.epoch;
+    st.accepted += 1;
+    st.unfinished += 1;
+    st.epochs.back_mut().unwrap().unfinished += 1;
+    let enc = match item {
+      Ok(e) => e,
+      Err(e) => {
+        sh.fail(&mut st, id, kind, epoch, 0, &e);
+        return Err(Rejected {
+          error: e,
+          recorded: true,
+        });
+      }
+    };
+    if st.schema.is_none() && st.schema_error.is_none() {
+      let (tx, rx) = oneshot::channel();
+      st.pending.push_back(Pending {
+        id,
+        kind,
+        enc,
+        epoch,
+        notify: tx,
+      });
+      drop(st);
+      self.start();
+      return Ok(Accepted::AfterSchema(rx));
+    }
+    sh.admit(&mut st, id, kind, enc, epoch)
+      .map_err(|error| Rejected {
+        error,
+        recorded: true,
+      })?;
+    let full = st.unfinished >= sh.cfg.high_water_mark;
+    let start = !st.started;
+    st.started = true;
+    // Wake the dispatcher only when it can do something: once per batch's worth of new operations while a
+    // request slot is free, or under pressure. A wake-up is a futex call, too costly to make per item.
+    let wake = start
+      || full
+      || (st.in_flight < sh.cfg.max_in_flight
+        && st.ready.len().is_multiple_of(sh.cfg.flush_amount));
+    drop(st);
+    if start {
+      (sh.spawner)(Box::pin(dispatch(sh.clone())));
+    }
+    if wake {
+      sh.wake.notify_one();
+    }
+    Ok(Accepted::Now { full })
+  }
+
+  /// Ids of operations finished without failure (written or skipped) since the last call.
+  pub fn take_done(&self) -> Vec<u64> {
+    let ids = std::mem::take(&mut self.shared.state.lock().unwrap().done_ids);
+    self
+      .shared
+      .done_count
+      .fetch_sub(ids.len(), Ordering::Relaxed);
+    ids
+  }
+
+  /// How many ids `take_done` would return (no lock).
+  pub fn done_pending(&self) -> usize {
+    self.shared.done_count.load(Ordering::Relaxed)
+  }
+
+  /// Waits until the writer holds fewer than `high_water_mark` unfinished operations (or was aborted).
+  pub fn wait_for_room(&self) -> impl Future<Output = ()> + Send + 'static {
     let shared = self.shared.clone();
     async move {
       loop {
-        let notified = shared.schema_known.notified();
+        let notified = shared.room.notified();
         {
-          let st = shared.state.lock().unwrap();
-          if st.schema.is_some() {
-            return true;
+          let mut st = shared.state.lock().unwrap();
+          if st.unfinished < shared.cfg.high_water_mark || st.aborted {
+            return;
           }
-          if st.schema_error.is_some() {
-            return false;
-          }
+          st.room_waiters += 1;
         }
+        shared.wake.notify_one();
         notified.await;
+        shared.state.lock().unwrap().room_waiters -= 1;
       }
     }
   }
 
-  /// Ids of operations written since the last call (so the caller can drop its copies).
-  pub fn take_done(&self) -> Vec<f64> {
-    std::mem::take(&mut self.shared.state.lock().unwrap().done_ids)
-  }
-
-  pub fn done_pending(&self) -> usize {
-    self.shared.state.lock().unwrap().done_ids.len()
-  }
-
-  /// Waits until the writer holds fewer than `high_water_mark` unfinished items.
-  pub fn wait_for_room(&self) -> impl Future<Output = ()> + Send + 'static {
-    let shared = self.shared.clone();
-    async move { Self::room(&shared).await }
-  }
-
-  async fn room(shared: &Shared) {
-    loop {
-      let notified = shared.room.notified();
-      {
-        let mut st = shared.state.lock().unwrap();
-        if st.unfinished < shared.cfg.high_water_mark || st.aborted {
-          return;
-        }
-        st.room_waiters += 1;
-      }
-      shared.wake.notify_one();
-      notified.await;
-      shared.state.lock().unwrap().room_waiters -= 1;
-    }
-  }
-
-  /// Sends everything accepted before the call and resolves when all of it is written or failed.
+  /// Sends everything accepted before the call and resolves when all of it is written, skipped or failed.
   pub fn flush(&self) -> oneshot::Receiver<FlushResult> {
     let (tx, rx) = oneshot::channel();
     let mut st = self.shared.state.lock().unwrap();
-    let e = st.epoch;
+    let upto = st.epoch;
     st.epoch += 1;
     let next = st.epoch;
-    st.epoch_counts.push_back((next, 0));
-    st.flushes.push((e, tx));
+    st.epochs.push_back(Epoch {
+      epoch: next,
+      ..Default::default()
+    });
+    let from = st.reported_before;
+    st.flushes.push(FlushWaiter { upto, from, tx });
     resolve_flushes(&mut st);
-    let started = st.started;
-    st.started = true;
+    let started = std::mem::replace(&mut st.started, true);
     drop(st);
     if !started {
       (self.shared.spawner)(Box::pin(dispatch(self.shared.clone())));
@@ -405,11 +432,38 @@ impl Engine {
     rx
   }
 
+  /// Refuses further operations (`WriterClosed`) and flushes.
+  pub fn close(&self) -> oneshot::Receiver<FlushResult> {
+    self.shared.state.lock().unwrap().closed = true;
+    self.flush()
+  }
+
+  pub fn is_closed(&self) -> bool {
+    self.shared.state.lock().unwrap().closed
+  }
+
   /// Stops sending: queued operations fail with `Aborted`; requests in flight settle.
   pub fn abort(&self) {
-    self.shared.state.lock().unwrap().aborted = true;
+    let mut st = self.shared.state.lock().unwrap();
+    st.aborted = true;
+    // What waits for the key schema fails now, not once the schema arrives.
+    let aborted = CoreError::new(
+      error::ABORTED,
+      "the writer's signal was aborted before the item was sent",
+    );
+    while let Some(p) = st.pending.pop_front() {
+      self
+        .shared
+        .fail(&mut st, p.id, p.kind, p.epoch, 0, &aborted);
+      let _ = p.notify.send(Err(aborted.clone()));
+    }
+    drop(st);
     self.shared.wake.notify_one();
     self.shared.room.notify_waiters();
+  }
+
+  pub fn is_aborted(&self) -> bool {
+    self.shared.state.lock().unwrap().aborted
   }
 
   pub fn snapshot(&self) -> Snapshot {
@@ -428,37 +482,177 @@ impl Engine {
 }
 
 fn resolve_flushes(st: &mut State) {
-  while st.epoch_counts.len() > 1 && st.epoch_counts.front().unwrap().1 == 0 {
-    st.epoch_counts.pop_front();
-  }
   // Every epoch before the oldest one with unfinished operations is complete.
-  let oldest_open = st.epoch_counts.front().unwrap().0;
+  let oldest_open = st
+    .epochs
+    .iter()
+    .find(|e| e.unfinished > 0)
+    .map(|e| e.epoch)
+    .unwrap_or(u64::MAX);
+  let mut ready = Vec::new();
   let mut i = 0;
   while i < st.flushes.len() {
-    let e = st.flushes[i].0;
-    if e < oldest_open {
-      let (_, tx) = st.flushes.swap_remove(i);
-      let mut failures = Vec::new();
-      st.failures.retain(|f| {
-        if f.epoch <= e {
-          failures.push(f.clone());
-          false
-        } else {
-          true
-        }
-      });
-      failures.sort_by(|a, b| a.id.partial_cmp(&b.id).unwrap());
-      let totals = st.totals.since(&st.flushed_totals);
-      st.flushed_totals = st.totals.clone();
-      let _ = tx.send(FlushResult { totals, failures });
+    if st.flushes[i].upto < oldest_open {
+      ready.push(st.flushes.remove(i));
     } else {
       i += 1;
     }
   }
+  if ready.is_empty() {
+    return;
+  }
+  let mut results = Vec::with_capacity(ready.len());
+  for w in ready {
+    let mut failures: Vec<Failure> = st
+      .failures
+      .iter()
+      .filter(|f| f.epoch >= w.from && f.epoch <= w.upto)
+      .cloned()
+      .collect();
+    failures.sort_by_key(|f| f.id);
+    let mut totals = st.totals.since(&st.flushed_totals);
+    let (mut puts, mut deletes, mut failed, mut skipped, mut retries) = (0, 0, 0, 0, 0);
+    for e in st
+      .epochs
+      .iter()
+      .filter(|e| e.epoch >= w.from && e.epoch <= w.upto)
+    {
+      puts += e.puts;
+      deletes += e.deletes;
+      failed += e.failed;
+      skipped += e.skipped;
+      retries += e.retries;
+    }
+    totals.puts_written = puts;
+    totals.deletes_written = deletes;
+    totals.failed = failed;
+    totals.skipped = skipped;
+    totals.retries = retries;
+    st.flushed_totals = st.totals.clone();
+    st.reported_before = st.reported_before.max(w.upto + 1);
+    results.push((
+      w.tx,
+      FlushResult {
+        totals,
+        failures,
+        forgotten: Vec::new(),
+      },
+    ));
+  }
+  // What no flush can report any more is forgotten.
+  let floor = st
+    .flushes
+    .iter()
+    .map(|w| w.from)
+    .min()
+    .unwrap_or(u64::MAX)
+    .min(st.reported_before);
+  let mut forgotten = Vec::new();
+  st.failures.retain(|f| {
+    let keep = f.epoch >= floor;
+    if !keep {
+      forgotten.push(f.id);
+    }
+    keep
+  });
+  while st.epochs.len() > 1 && st.epochs[0].epoch < floor && st.epochs[0].unfinished == 0 {
+    st.epochs.pop_front();
+  }
+  if let Some(last) = results.last_mut() {
+    last.1.forgotten = forgotten;
+  }
+  for (tx, r) in results {
+    let _ = tx.send(r);
+  }
 }
 
 impl Shared {
-  fn finish(&self, st: &mut State, op: &Op) {
+  fn epoch_mut<'a>(&self, st: &'a mut State, epoch: u64) -> &'a mut Epoch {
+    let front = st.epochs.front().unwrap().epoch;
+    &mut st.epochs[(epoch - front) as usize]
+  }
+
+  /// Keys an operation and queues it (or skips it, for another shard). Errors are failures of the
+  /// operation, recorded here.
+  fn admit(
+    &self,
+    st: &mut State,
+    id: u64,
+    kind: OpKind,
+    enc: Encoded,
+    epoch: u64,
+  ) -> Result<(), CoreError> {
+    if let Some(e) = &st.schema_error {
+      let e = e.clone();
+      self.fail(st, id, kind, epoch, 0, &e);
+      return Err(e);
+    }
+    let schema = st.schema.clone().expect("admitted with a schema");
+    let key = match schema.check(&enc, root(kind)) {
+      Ok(k) => k,
+      Err(e) => {
+        let e = CoreError::from(e);
+        self.fail(st, id, kind, epoch, 0, &e);
+        return Err(e);
+      }
+    };
+    if let Some((index, count)) = self.cfg.shard {
+      if shard_of(&key, count) != index {
+        self.epoch_mut(st, epoch).skipped += 1;
+        self.hooks.meter.outcome(0, 0, 0, 1, Some(&mut st.totals));
+        st.done_ids.push(id);
+        self.done_count.fetch_add(1, Ordering::Relaxed);
+        self.finish_epoch(st, epoch);
+        return Ok(());
+      }
+    }
+    let size = enc.size;
+    let json = match kind {
+      OpKind::Put => enc.json,
+      OpKind::Delete => schema.project(&enc),
+    };
+    let op = Op {
+      id,
+      kind,
+      json,
+      size,
+      key,
+      attempts: 0,
+      epoch,
+    };
+    if st.busy.contains(&op.key) {
+      st.waiting.entry(op.key.clone()).or_default().push_back(op);
+    } else {
+      st.busy.insert(op.key.clone());
+      st.ready.push_back(op);
+    }
+    Ok(())
+  }
+
+  /// The key schema is known (or known to be unreadable): judge what waited for it.
+  fn admit_pending(&self, st: &mut State) {
+    while let Some(p) = st.pending.pop_front() {
+      let res = self.admit(st, p.id, p.kind, p.enc, p.epoch);
+      let _ = p.notify.send(res);
+    }
+  }
+
+  /// One operation less in its epoch; resolves the flushes that were waiting for it.
+  fn finish_epoch(&self, st: &mut State, epoch: u64) {
+    st.unfinished -= 1;
+    self.epoch_mut(st, epoch).unfinished -= 1;
+    if !st.flushes.is_empty() {
+      resolve_flushes(st);
+    }
+    // Waiters wake at a low-water mark, not at the first free slot: each wake-up is a hop to the JS thread,
+    // so one should let a caller hand over many operations, not one.
+    if st.room_waiters > 0 && st.unfinished <= self.low_water_mark() {
+      self.room.notify_waiters();
+    }
+  }
+
+  /// A sent (or queued) operation is done: the next one on its key may go.
+  fn release(&self, st: &mut State, op: &Op) {
     if let Some(mut q) = st.waiting.remove(&op.key) {
       let next = q.pop_front().unwrap();
       if !q.is_empty() {
@@ -468,17 +662,7 @@ impl Shared {
     } else {
       st.busy.remove(&op.key);
     }
-    st.unfinished -= 1;
-    let front = st.epoch_counts.front().unwrap().0;
-    st.epoch_counts[(op.epoch - front) as usize].1 -= 1;
-    if !st.flushes.is_empty() {
-      resolve_flushes(st);
-    }
-    // Waiters wake at a low-water mark, not at the first free slot: each wake-up is a hop to the JS thread,
-    // so one should let a caller hand over many items, not one.
-    if st.room_waiters > 0 && st.unfinished <= self.low_water_mark() {
-      self.room.notify_waiters();
-    }
+    self.finish_epoch(st, op.epoch);
   }
 
   fn low_water_mark(&self) -> usize {
@@ -486,126 +670,106 @@ impl Shared {
     hwm.saturating_sub((hwm / 4).max(self.cfg.flush_amount))
   }
 
-  fn fail(&self, st: &mut State, op: Op, reason: &str, message: String) {
-    st.totals.failed += 1;
-    if let Some(t) = &self.hooks.client_totals {
-      t.update(|t| t.failed += 1);
-    }
+  /// Records a failure of an operation that holds no key (refused before it was keyed).
+  fn fail(&self, st: &mut State, id: u64, kind: OpKind, epoch: u64, attempts: u32, e: &CoreError) {
+    self.record_failure(
+      st,
+      id,
+      kind,
+      epoch,
+      attempts,
+      e.item_reason(),
+      &e.message,
+      e.path.clone(),
+    );
+    self.finish_epoch(st, epoch);
+  }
+
+  #[allow(clippy::too_many_arguments)]
+  fn record_failure(
+    &self,
+    st: &mut State,
+    id: u64,
+    kind: OpKind,
+    epoch: u64,
+    attempts: u32,
+    reason: &str,
+    message: &str,
+    path: Option<String>,
+  ) {
+    self.epoch_mut(st, epoch).failed += 1;
+    self.hooks.meter.outcome(0, 0, 1, 0, Some(&mut st.totals));
     st.failures.push(Failure {
-      id: op.id,
-      kind: op.kind,
+      id,
+      kind,
       reason: reason.to_string(),
-      message,
-      attempts: op.attempts,
-      epoch: op.epoch,
+      message: message.to_string(),
+      path,
+      attempts,
+      epoch,
     });
-    self.finish(st, &op);
+  }
+
+  fn fail_op(&self, st: &mut State, op: Op, reason: &str, message: String) {
+    self.record_failure(
+      st,
+      op.id,
+      op.kind,
+      op.epoch,
+      op.attempts,
+      reason,
+      &message,
+      None,
+    );
+    self.release(st, &op);
   }
 
   fn succeed(&self, st: &mut State, op: Op) {
+    let e = self.epoch_mut(st, op.epoch);
     match op.kind {
-      OpKind::Put => st.totals.puts_written += 1,
-      OpKind::Delete => st.totals.deletes_written += 1,
+      OpKind::Put => e.puts += 1,
+      OpKind::Delete => e.deletes += 1,
     }
+    let (p, d) = if op.kind == OpKind::Put {
+      (1, 0)
+    } else {
+      (0, 1)
+    };
+    self.hooks.meter.outcome(p, d, 0, 0, Some(&mut st.totals));
     st.done_ids.push(op.id);
-    self.finish(st, &op);
+    self.done_count.fetch_add(1, Ordering::Relaxed);
+    self.release(st, &op);
   }
 
+  /// Sends the operation again after a backoff, or reports it once its retries are used up.
   fn retry_or_fail(&self, st: &mut State, op: Op, reason: &str, message: &str) {
     if st.aborted {
-      self.fail(
+      self.fail_op(
         st,
         op,
         error::ABORTED,
         "the writer's signal was aborted before the item was written".into(),
       );
-    } else if op.attempts <= self.cfg.retry.max_retries {
-      let delay = self.cfg.retry.delay(op.attempts, self.jitter.unit());
-      st.totals.retries += 1;
-      if let Some(t) = &self.hooks.client_totals {
-        t.update(|t| t.retries += 1);
-      }
-      st.retry.push((Instant::now() + delay, op));
-    } else {
-      let attempts = op.attempts;
-      self.fail(
-        st,
-        op,
-        reason,
-        format!("{message} (gave up after {attempts} attempts)"),
-      );
-    }
-  }
-
-  /// Decodes newly accepted operations (outside the lock, so `push` is never held up by it), checks them,
-  /// and moves them to `ready` or behind a busy key.
-  fn admit(&self) {
-    let pending = {
-      let mut st = self.state.lock().unwrap();
-      if st.schema.is_none() && st.schema_error.is_none() {
-        return;
-      }
-      std::mem::take(&mut st.incoming)
-    };
-    if pending.is_empty() {
       return;
     }
-    type Decoded = Result<(Item, usize, Option<Arc<Wire>>), String>;
-    let decoded: Vec<(Pending, Decoded)> = pending
-      .into_iter()
-      .map(|mut p| {
-        let root = if p.kind == OpKind::Put { "item" } else { "key" };
-        let body = std::mem::replace(&mut p.body, Body::Item(Item::new(), 0));
-        let res = match body {
-          Body::Item(item, size) => Ok((item, size, None)),
-          Body::Wire(wire, bins) => {
-            let mut taken = bins.clone();
-            let kept = Arc::new((wire, bins));
-            marshal::decode_item(&kept.0, &mut taken, root).and_then(|item| {
-              let size = marshal::item_size(&item);
-              marshal::check_item_size(size, root).map(|_| (item, size, Some(kept)))
-            })
-          }
-        };
-        (p, res)
-      })
-      .collect();
-    let mut st = self.state.lock().unwrap();
-    for (p, res) in decoded {
-      let (item, size, wire) = match res {
-        Ok(v) => v,
-        Err(m) => {
-          let op = p.into_op(Item::new(), 0);
-          self.fail(&mut st, op, error::INVALID_ITEM, m);
-          continue;
-        }
-      };
-      let mut op = p.into_op(item, size);
-      op.wire = wire;
-      if let Some(err) = &st.schema_error {
-        let (code, msg) = (err.code.clone(), err.message.clone());
-        self.fail(&mut st, op, &code, msg);
-        continue;
+    match self
+      .cfg
+      .retry
+      .next_delay(Retry::Transient, op.attempts, self.jitter.as_ref())
+    {
+      Some(delay) => {
+        self.epoch_mut(st, op.epoch).retries += 1;
+        self.hooks.meter.retried(1, Some(&mut st.totals));
+        st.retry.push((Instant::now() + delay, op));
       }
-      let schema = st.schema.clone().unwrap();
-      let root = if op.kind == OpKind::Put {
-        "item"
-      } else {
-        "key"
-      };
-      if let Err(m) = marshal::check_key(&op.item, &schema, root) {
-        self.fail(&mut st, op, error::INVALID_ITEM, m);
-        continue;
-      }
-      if op.kind == OpKind::Delete {
-        op.item = marshal::project_key(std::mem::take(&mut op.item), &schema);
-      }
-      op.key = marshal::key_bytes(&op.item, &schema);
-      if st.busy.contains(&op.key) {
-        st.waiting.entry(op.key.clone()).or_default().push_back(op);
-      } else {
-        st.busy.insert(op.key.clone());
-        st.ready.push_back(op);
+      None => {
+        let attempts = op.attempts;
+        self.fail_op(
+          st,
+          op,
+          reason,
+          format!("{message} (gave up after {attempts} attempts)"),
+        );
       }
     }
   }
@@ -615,10 +779,13 @@ impl Shared {
       || st.room_waiters > 0
       || st.unfinished >= self.cfg.high_water_mark
       || st.aborted
+      || st.closed
       || (st.in_flight == 0 && (!st.waiting.is_empty() || !st.retry.is_empty()))
   }
 
-  /// Takes the next request's operations, if one should leave now.
+  /// Takes the next request's operations, if one should leave now: a full request (25 operations, the
+  /// byte limit, or as many capacity units as the rate limit's bucket holds), or a partial one when
+  /// something waits for it.
   fn next_batch(&self, st: &mut State) -> Option<Vec<Op>> {
     if st.in_flight >= self.cfg.max_in_flight || st.aborted {
       return None;
@@ -626,137 +793,69 @@ impl Shared {
     if let Some(g) = st.groups.pop_front() {
       return Some(g);
     }
-    if st.ready.is_empty()
-      || (st.ready.len() < self.cfg.flush_amount && !self.should_send_partial(st))
-    {
+    if st.ready.is_empty() {
       return None;
     }
-    let mut batch = Vec::with_capacity(self.cfg.flush_amount);
-    let mut bytes = 0;
-    while batch.len() < self.cfg.flush_amount {
-      let Some(op) = st.ready.front() else { break };
-      if !batch.is_empty() && bytes + op.size > MAX_REQUEST_BYTES - 64 * 1024 {
+    let cap_units = self.hooks.limiter.as_ref().map(|l| l.max_units());
+    let mut n = 0;
+    let mut bytes = request::BATCH_OVERHEAD + self.cfg.table.len();
+    let mut units = 0.0;
+    let mut full = false;
+    for op in st.ready.iter() {
+      if n == self.cfg.flush_amount {
+        full = true;
         break;
       }
-      bytes += op.size;
-      batch.push(st.ready.pop_front().unwrap());
+      let b = op.json.len() + request::ENTRY_OVERHEAD;
+      let u = op.units();
+      if n > 0 && (bytes + b > MAX_REQUEST_BYTES || cap_units.is_some_and(|c| units + u > c)) {
+        full = true;
+        break;
+      }
+      n += 1;
+      bytes += b;
+      units += u;
     }
-    Some(batch)
+    if !full && !self.should_send_partial(st) {
+      return None;
+    }
+    Some(st.ready.drain(..n).collect())
   }
 
   fn fail_queued(&self, st: &mut State) {
-    let msg = || "the writer's signal was aborted before the item was sent".to_string();
-    let mut ops: Vec<Op> = st
-      .incoming
-      .drain(..)
-      .map(|p| p.into_op(Item::new(), 0))
-      .collect();
-    ops.extend(st.ready.drain(..));
+    let msg = "the writer's signal was aborted before the item was sent";
+    let aborted = CoreError::new(error::ABORTED, msg);
+    while let Some(p) = st.pending.pop_front() {
+      self.fail(st, p.id, p.kind, p.epoch, 0, &aborted);
+      let _ = p.notify.send(Err(aborted.clone()));
+    }
+    let mut ops: Vec<Op> = st.ready.drain(..).collect();
     ops.extend(st.groups.drain(..).flatten());
     ops.extend(st.retry.drain(..).map(|(_, op)| op));
-    for (_, q) in st.waiting.drain() {
-      ops.extend(q);
-    }
+    let waiting: Vec<Op> = st.waiting.drain().flat_map(|(_, q)| q).collect();
+    ops.extend(waiting);
     for op in ops {
-      self.fail(st, op, error::ABORTED, msg());
-    }
-  }
-}
-
-/// The request entry for an operation. The item is moved, not copied, when it can be rebuilt from the wire.
-fn write_request(op: &mut Op) -> WriteRequest {
-  let item = if op.wire.is_some() {
-    std::mem::take(&mut op.item)
-  } else {
-    op.item.clone()
-  };
-  let b = WriteRequest::builder();
-  match op.kind {
-    OpKind::Put => b.put_request(
-      PutRequest::builder()
-        .set_item(Some(item))
-        .build()
-        .expect("item is set"),
-    ),
-    OpKind::Delete => b.delete_request(
-      DeleteRequest::builder()
-        .set_key(Some(item))
-        .build()
-        .expect("key is set"),
-    ),
-  }
-  .build()
-}
-
-/// Puts back an item that was moved into a request and must be sent again.
-fn restore(op: &mut Op, from: Option<Item>, schema: Option<&KeySchema>) {
-  if !op.item.is_empty() {
-    return;
-  }
-  if let Some(item) = from {
-    op.item = item;
-    return;
-  }
-  if let Some(w) = &op.wire {
-    let root = if op.kind == OpKind::Put {
-      "item"
-    } else {
-      "key"
-    };
-    let mut bins = w.1.clone();
-    if let Ok(item) = marshal::decode_item(&w.0, &mut bins, root) {
-      op.item = match (op.kind, schema) {
-        (OpKind::Delete, Some(s)) => marshal::project_key(item, s),
-        _ => item,
-      };
+      self.fail_op(st, op, error::ABORTED, msg.into());
     }
   }
 }
 
 /// The dispatcher: one task per writer, ending once the writer is dropped and nothing is left to do.
 async fn dispatch(shared: Arc<Shared>) {
-  // Learn the key schema first: needed for key checks, duplicate detection and per-key order.
+  // Learn the key schema first: needed for key checks, per-key order and matching responses.
   let need_schema = shared.state.lock().unwrap().schema.is_none();
   if need_schema {
-    // DescribeTable gets the same retry policy as the writes: a throttle or a dropped connection here must
-    // not fail every item.
-    let mut attempt = 0;
-    let res = loop {
-      attempt += 1;
-      let res = shared.transport.key_schema(shared.cfg.table.clone()).await;
-      match &res {
-        Err(e)
-          if matches!(e.retry, Retry::Throttle | Retry::Transient)
-            && attempt <= shared.cfg.retry.max_retries
-            && !shared.state.lock().unwrap().aborted =>
-        {
-          tokio::time::sleep(shared.cfg.retry.delay(attempt, shared.jitter.unit())).await;
-        }
-        _ => break res,
-      }
-    };
+    let res = shared.transport.key_schema(&shared.cfg.table).await;
     let mut st = shared.state.lock().unwrap();
     match res {
-      Ok(s) => st.schema = Some(Arc::new(s)),
-      Err(e) => {
-        let mut e = e;
-        if e.code != "ResourceNotFoundException" {
-          e.message = format!(
-            "could not read the table's key schema ({}: {}); pass the keySchema option",
-            e.code, e.message
-          );
-          e.code = error::KEY_SCHEMA_UNAVAILABLE.to_string();
-        }
-        st.schema_error = Some(e);
-      }
+      Ok(s) => st.schema = Some(s),
+      Err(e) => st.schema_error = Some(schema::unavailable(&shared.cfg.table, e)),
     }
-    drop(st);
-    shared.schema_known.notify_waiters();
+    shared.admit_pending(&mut st);
   }
   loop {
     let notified = shared.wake.notified();
     let deadline = {
-      shared.admit();
       let mut st = shared.state.lock().unwrap();
       let now = Instant::now();
       if !st.retry.is_empty() {
@@ -791,41 +890,72 @@ async fn dispatch(shared: Arc<Shared>) {
   }
 }
 
+/// Which operations of a request the response leaves unwritten: by normalized key, fail-safe. None when
+/// the response cannot be reconciled (an entry matches no operation, or matches one twice, or names
+/// another table): then no operation may be taken as written.
+fn unwritten(batch: &[Op], reply: &BatchReply, schema: &KeySchema) -> Option<Vec<bool>> {
+  let mut unwritten = vec![false; batch.len()];
+  if reply.unprocessed.is_empty() && reply.foreign == 0 {
+    return Some(unwritten);
+  }
+  if reply.foreign > 0 {
+    return None;
+  }
+  let index: HashMap<&[u8], usize> = batch
+    .iter()
+    .enumerate()
+    .map(|(i, op)| (&op.key[..], i))
+    .collect();
+  for r in &reply.unprocessed {
+    let key = schema.key_of(&r.attrs)?;
+    let i = *index.get(&key[..])?;
+    if unwritten[i] || r.kind != Some(batch[i].kind) {
+      return None;
+    }
+    unwritten[i] = true;
+  }
+  Some(unwritten)
+}
+
 async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
+  let units: f64 = batch.iter().map(Op::units).sum();
+  if let Some(l) = &shared.hooks.limiter {
+    l.acquire(units).await;
+  }
   for op in batch.iter_mut() {
     op.attempts += 1;
   }
-  let estimate: f64 = batch
+  let bytes: usize = batch
     .iter()
-    .map(|op| match op.kind {
-      OpKind::Put => marshal::write_units(op.size),
-      OpKind::Delete => 1.0,
-    })
+    .map(|o| o.json.len() + request::ENTRY_OVERHEAD)
     .sum();
-  if let Some(l) = &shared.hooks.limiter {
-    l.acquire(estimate).await;
-  }
-  let requests: Vec<WriteRequest> = batch.iter_mut().map(write_request).collect();
+  let body = request::batch_write(
+    &shared.cfg.table,
+    batch.iter().map(|o| (o.kind, &o.json[..])),
+    bytes,
+  );
   let started = Instant::now();
-  let res = shared
-    .transport
-    .batch_write(shared.cfg.table.clone(), requests)
-    .await;
+  let res = shared.transport.batch_write(&shared.cfg.table, body).await;
   let duration = started.elapsed();
-  let attempt = batch.iter().map(|o| o.attempts).max().unwrap_or(1);
   let mut record = RequestRecord {
     operation: "BatchWriteItem",
     table: shared.cfg.table.clone(),
     duration,
     items: batch.len() as u32,
-    attempt,
+    attempt: batch.iter().map(|o| o.attempts).max().unwrap_or(1),
     ..Default::default()
   };
+  let mut st = shared.state.lock().unwrap();
+  let schema = st.schema.clone().expect("sent with a schema");
+  let verdict = res.as_ref().ok().map(|r| unwritten(&batch, r, &schema));
   match &res {
     Ok(r) => {
-      record.unprocessed = r.unprocessed.len() as u32;
+      record.unprocessed = (r.unprocessed.len() + r.foreign) as u32;
       record.consumed_wcu = r.consumed_wcu;
       record.request_id = r.request_id.clone();
+      if verdict == Some(None) {
+        record.error_code = Some(UNRECONCILED.into());
+      }
     }
     Err(e) => {
       record.throttled = e.retry == Retry::Throttle;
@@ -839,7 +969,7 @@ async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
     match &res {
       Ok(r) => {
         if r.consumed_wcu > 0.0 {
-          l.settle(estimate, r.consumed_wcu);
+          l.settle(units, r.consumed_wcu);
         }
         if !r.unprocessed.is_empty() {
           l.on_throttle();
@@ -849,80 +979,58 @@ async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
       Err(_) => {}
     }
   }
-  if let Some(t) = &shared.hooks.client_totals {
-    t.update(|t| t.add_request(&record));
-  }
-  if let Some(obs) = &shared.hooks.observer {
-    obs(&record);
-  }
-  let mut st = shared.state.lock().unwrap();
-  st.totals.add_request(&record);
+  shared.hooks.meter.request(&record, Some(&mut st.totals));
   st.in_flight -= 1;
   match res {
-    Ok(r) => {
-      let mut written = (0u64, 0u64);
-      let schema = st.schema.clone();
-      let mut unprocessed: HashMap<Vec<u8>, Item> = match (&schema, r.unprocessed.is_empty()) {
-        (Some(schema), false) => r
-          .unprocessed
-          .into_iter()
-          .filter_map(|w| {
-            let item = match (w.put_request, w.delete_request) {
-              (Some(p), _) => p.item,
-              (None, Some(d)) => d.key,
-              _ => return None,
-            };
-            Some((marshal::key_bytes(&item, schema), item))
-          })
-          .collect(),
-        _ => HashMap::new(),
-      };
-      for mut op in batch {
-        if let Some(item) = unprocessed.remove(&op.key) {
-          restore(&mut op, Some(item), schema.as_deref());
+    Ok(_) => match verdict.flatten() {
+      Some(unwritten) => {
+        for (op, again) in batch.into_iter().zip(unwritten) {
+          if again {
+            shared.retry_or_fail(
+              &mut st,
+              op,
+              error::UNPROCESSED_AFTER_RETRIES,
+              "DynamoDB returned the item as unprocessed",
+            );
+          } else {
+            shared.succeed(&mut st, op);
+          }
+        }
+      }
+      None => {
+        for op in batch {
           shared.retry_or_fail(
             &mut st,
             op,
-            error::UNPROCESSED_AFTER_RETRIES,
-            "DynamoDB returned the item as unprocessed",
+            UNRECONCILED,
+            "DynamoDB's response could not be matched to the items sent",
           );
-        } else {
-          match op.kind {
-            OpKind::Put => written.0 += 1,
-            OpKind::Delete => written.1 += 1,
-          }
-          shared.succeed(&mut st, op);
         }
       }
-      if let Some(t) = &shared.hooks.client_totals {
-        t.update(|t| {
-          t.puts_written += written.0;
-          t.deletes_written += written.1;
-        });
-      }
-    }
+    },
     Err(e) => match e.retry {
       Retry::Throttle | Retry::Transient => {
         let reason = e.item_reason().to_string();
-        let schema = st.schema.clone();
-        for mut op in batch {
-          restore(&mut op, None, schema.as_deref());
+        for op in batch {
           shared.retry_or_fail(&mut st, op, &reason, &e.message);
         }
       }
       Retry::Validation if batch.len() > 1 => {
-        let schema = st.schema.clone();
-        for op in batch.iter_mut() {
-          restore(op, None, schema.as_deref());
+        // Split and send the halves on their own until the offenders are isolated.
+        for op in &batch {
+          shared.epoch_mut(&mut st, op.epoch).retries += 1;
         }
-        // Split and resend the halves on their own until the offenders are isolated.
+        shared
+          .hooks
+          .meter
+          .retried(batch.len() as u64, Some(&mut st.totals));
         let second = batch.split_off(batch.len() / 2);
         st.groups.push_front(second);
         st.groups.push_front(batch);
       }
       _ => {
         for op in batch {
-          shared.fail(&mut st, op, &e.code.clone(), e.message.clone());
+          shared.fail_op(&mut st, op, &e.code.clone(), e.message.clone());
         }
       }
     },

@@ -1,40 +1,90 @@
-//! The DynamoDB side of the core: the SDK client (built lazily from the standard AWS chain), single-item
-//! operations with our retry policy and metrics, table helpers, and the engine's `Transport`.
+//! The DynamoDB side of the core: the SDK client (built lazily from the standard AWS chain, with a bounded
+//! connection pool), the one loop that runs a request with retries, rate limit and metrics, the
+//! single-item operations, table helpers, and the engine's `Transport`.
+//!
+//! Request bodies that carry items are written by `request.rs` and swapped in before the SDK signs the
+//! request; the SDK still does what it is for: credentials, SigV4, endpoint resolution, HTTP, parsing
+//! the response.
 
-use crate::batch::{BatchResponse, BoxFuture, Observer, Transport};
-use crate::error::{self, from_sdk, CoreError, Retry};
-use crate::marshal::{Item, KeyAttr, KeySchema, KeyType};
-use crate::metrics::{RequestRecord, SharedTotals};
+use crate::batch::{BatchReply, Returned, Transport};
+use crate::error::{self, from_sdk, CoreError};
+use crate::item::Encoded;
+use crate::key::{KeyAttr, KeySchema, KeyType};
+use crate::metrics::{Meter, RequestRecord};
 use crate::rate_limit::RateLimiter;
-use crate::retry::RetryPolicy;
+use crate::read::AvMap;
+use crate::request::{self, Condition, OpKind};
+use crate::retry::{Jitter, RetryPolicy};
+use crate::schema::Schemas;
 use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::operation::RequestId;
 use aws_sdk_dynamodb::types::{
   AttributeDefinition, BillingMode, KeySchemaElement, KeyType as SdkKeyType,
-  ReturnConsumedCapacity, ScalarAttributeType, TableDescription, TableStatus, WriteRequest,
+  ReturnConsumedCapacity, ScalarAttributeType, TableDescription, TableStatus,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use bytes::Bytes;
+use futures_util::future::{BoxFuture, FutureExt};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
+use tokio::sync::Semaphore;
 
-#[derive(Clone, Debug, Default)]
+/// Credentials given to the client instead of the chain.
+#[derive(Clone, Debug)]
+pub enum Creds {
+  Static {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+  },
+  /// A provider (e.g. one calling back into JS), called again before the credentials expire.
+  Provider(SharedCredentialsProvider),
+}
+
+/// A client's settings, validated (`config.rs`).
+#[derive(Clone, Debug)]
 pub struct ClientOptions {
   pub region: Option<String>,
   pub endpoint: Option<String>,
-  pub credentials: Option<(String, String, Option<String>)>,
+  pub credentials: Option<Creds>,
   pub profile: Option<String>,
-  pub max_attempts: Option<u32>,
-  pub connect_timeout_ms: Option<u64>,
-  pub request_timeout_ms: Option<u64>,
+  /// Attempts per single-item request.
+  pub max_attempts: u32,
+  pub connect_timeout: Duration,
+  /// Timeout of one attempt of any request.
+  pub request_timeout: Duration,
+  /// Requests in flight at once across the client's writers and calls (and so open connections).
+  pub max_connections: usize,
+  /// Idle connections are closed after this long.
+  pub idle_timeout: Duration,
+  pub item_rules: crate::item::Rules,
+  pub read_rules: crate::read::ReadRules,
 }
 
-/// Timeout for one attempt of a batch request when the user set none: a hung connection must not stall a
-/// writer forever.
-const DEFAULT_BATCH_TIMEOUT: Duration = Duration::from_secs(30);
+impl Default for ClientOptions {
+  fn default() -> Self {
+    ClientOptions {
+      region: None,
+      endpoint: None,
+      credentials: None,
+      profile: None,
+      max_attempts: 3,
+      connect_timeout: Duration::from_millis(3100),
+      request_timeout: Duration::from_secs(30),
+      max_connections: 50,
+      idle_timeout: Duration::from_secs(20),
+      item_rules: Default::default(),
+      read_rules: Default::default(),
+    }
+  }
+}
 
 /// What a single-item operation reports.
 #[derive(Clone, Debug, Default)]
@@ -48,6 +98,15 @@ pub struct OpMetrics {
   pub request_id: Option<String>,
 }
 
+/// What one successful attempt reports besides its value.
+#[derive(Clone, Debug, Default)]
+pub struct Reply {
+  pub consumed_wcu: f64,
+  pub consumed_rcu: f64,
+  pub request_id: Option<String>,
+  pub unprocessed: u32,
+}
+
 #[derive(Clone, Debug)]
 pub struct TableInfo {
   pub name: String,
@@ -57,327 +116,487 @@ pub struct TableInfo {
   pub billing_mode: Option<String>,
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct Condition {
-  pub expression: Option<String>,
-  pub names: Option<HashMap<String, String>>,
-  pub values: Option<Item>,
+/// One call: what to record, whether to take write capacity, and the retry policy.
+pub struct Call<'a> {
+  pub operation: &'static str,
+  pub table: &'a str,
+  /// Write capacity units to take from the rate limiter before each attempt (0: none).
+  pub units: f64,
+  pub items: u32,
+  pub policy: &'a RetryPolicy,
 }
 
 pub struct Dynamo {
   opts: ClientOptions,
-  sdk: OnceCell<aws_sdk_dynamodb::Client>,
-  schemas: Mutex<HashMap<String, KeySchema>>,
-  pub totals: Arc<SharedTotals>,
+  sdk: RwLock<Option<aws_sdk_dynamodb::Client>>,
+  init: tokio::sync::Mutex<()>,
+  closed: AtomicBool,
+  permits: Arc<Semaphore>,
+  pub schemas: Arc<Schemas>,
+  pub meter: Meter,
   pub limiter: Option<Arc<RateLimiter>>,
-  pub observer: Option<Observer>,
+  /// Single-item calls: `maxAttempts`.
   policy: RetryPolicy,
+  /// Key-schema reads and table operations: the writers' default policy, so a throttled DescribeTable on a
+  /// cold start does not fail every writer.
+  control_policy: RetryPolicy,
+  jitter: Arc<dyn Jitter>,
+}
+
+fn body_swap(body: Bytes) -> impl Fn(&mut HttpRequest) + Send + Sync + 'static {
+  move |req: &mut HttpRequest| {
+    let len = body.len();
+    *req.body_mut() = SdkBody::from(body.clone());
+    req.headers_mut().insert("content-length", len.to_string());
+  }
+}
+
+fn reply_of(wcu: f64, rcu: f64, request_id: Option<&str>) -> Reply {
+  Reply {
+    consumed_wcu: wcu,
+    consumed_rcu: rcu,
+    request_id: request_id.map(str::to_string),
+    unprocessed: 0,
+  }
 }
 
 impl Dynamo {
   pub fn new(
     opts: ClientOptions,
     limiter: Option<Arc<RateLimiter>>,
-    observer: Option<Observer>,
+    meter: Meter,
+    jitter: Arc<dyn Jitter>,
   ) -> Self {
-    let attempts = opts.max_attempts.unwrap_or(3).max(1);
     Dynamo {
       policy: RetryPolicy {
-        max_retries: attempts - 1,
+        max_retries: opts.max_attempts.max(1) - 1,
         ..RetryPolicy::default()
       },
+      control_policy: RetryPolicy::default(),
+      permits: Arc::new(Semaphore::new(opts.max_connections.max(1))),
       opts,
-      sdk: OnceCell::new(),
-      schemas: Mutex::new(HashMap::new()),
-      totals: Arc::new(SharedTotals::default()),
+      sdk: RwLock::new(None),
+      init: tokio::sync::Mutex::new(()),
+      closed: AtomicBool::new(false),
+      schemas: Arc::new(Schemas::default()),
+      meter,
       limiter,
-      observer,
+      jitter,
     }
   }
 
-  /// The SDK client, created on first use from the options and the standard AWS chain. Retries are ours
-  /// (the engine's policy for batches, `maxAttempts` for single items), so the SDK's are off.
-  pub async fn sdk(&self) -> Result<&aws_sdk_dynamodb::Client, CoreError> {
-    self
-      .sdk
-      .get_or_try_init(|| async {
-        let o = &self.opts;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(r) = &o.region {
-          loader = loader.region(Region::new(r.clone()));
-        }
-        if let Some(p) = &o.profile {
-          loader = loader.profile_name(p);
-        }
-        if let Some(e) = &o.endpoint {
-          loader = loader.endpoint_url(e);
-        }
-        if let Some((ak, sk, token)) = &o.credentials {
-          loader = loader.credentials_provider(Credentials::new(
-            ak.clone(),
-            sk.clone(),
-            token.clone(),
-            None,
-            "dynabatch",
-          ));
-        }
-        let mut timeouts = TimeoutConfig::builder();
-        timeouts =
-          timeouts.connect_timeout(Duration::from_millis(o.connect_timeout_ms.unwrap_or(3100)));
-        timeouts = timeouts.operation_attempt_timeout(
-          o.request_timeout_ms
-            .map(Duration::from_millis)
-            .unwrap_or(DEFAULT_BATCH_TIMEOUT),
-        );
-        loader = loader.timeout_config(timeouts.build());
-        let conf = loader.load().await;
-        let mut b =
-          aws_sdk_dynamodb::config::Builder::from(&conf).retry_config(RetryConfig::disabled());
-        if conf.region().is_none() && conf.endpoint_url().is_some() {
-          // A local endpoint needs some region for signing; DynamoDB-compatible servers ignore it.
-          b = b.region(Region::new("us-east-1"));
-        }
-        if conf.region().is_none() && conf.endpoint_url().is_none() {
-          return Err(CoreError::new(
-            error::INVALID_ARGUMENT,
-            "no AWS region: pass `region`, or set AWS_REGION or a profile's region",
-          ));
-        }
-        Ok(aws_sdk_dynamodb::Client::from_conf(b.build()))
-      })
-      .await
+  pub fn options(&self) -> &ClientOptions {
+    &self.opts
   }
 
-  fn record(&self, rec: &RequestRecord) {
-    self.totals.update(|t| t.add_request(rec));
-    if let Some(o) = &self.observer {
-      o(rec);
+  fn closed_error() -> CoreError {
+    CoreError::new(error::CLIENT_CLOSED, "the client is closed")
+  }
+
+  pub fn is_closed(&self) -> bool {
+    self.closed.load(Ordering::Acquire)
+  }
+
+  /// The SDK client, created on first use from the options and the standard AWS chain. Retries are ours,
+  /// so the SDK's are off.
+  pub async fn sdk(&self) -> Result<aws_sdk_dynamodb::Client, CoreError> {
+    if self.is_closed() {
+      return Err(Self::closed_error());
     }
+    if let Some(c) = self.sdk.read().unwrap().as_ref() {
+      return Ok(c.clone());
+    }
+    let _guard = self.init.lock().await;
+    if let Some(c) = self.sdk.read().unwrap().as_ref() {
+      return Ok(c.clone());
+    }
+    let client = self.build().await?;
+    if self.is_closed() {
+      return Err(Self::closed_error());
+    }
+    *self.sdk.write().unwrap() = Some(client.clone());
+    Ok(client)
   }
 
-  /// Runs one single-item request with our retry policy, recording every attempt.
-  async fn with_retries<T, F, Fut>(
+  async fn build(&self) -> Result<aws_sdk_dynamodb::Client, CoreError> {
+    let o = &self.opts;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(r) = &o.region {
+      loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(p) = &o.profile {
+      loader = loader.profile_name(p);
+    }
+    if let Some(e) = &o.endpoint {
+      loader = loader.endpoint_url(e);
+    }
+    match &o.credentials {
+      Some(Creds::Static {
+        access_key_id,
+        secret_access_key,
+        session_token,
+      }) => {
+        loader = loader.credentials_provider(Credentials::new(
+          access_key_id.clone(),
+          secret_access_key.clone(),
+          session_token.clone(),
+          None,
+          "dynabatch",
+        ));
+      }
+      Some(Creds::Provider(p)) => loader = loader.credentials_provider(p.clone()),
+      None => {}
+    }
+    let http = aws_smithy_http_client::Builder::new()
+      .pool_idle_timeout(o.idle_timeout)
+      .pool_max_idle_per_host(o.max_connections)
+      .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+        aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+      ))
+      .build_https();
+    loader = loader.http_client(http);
+    loader = loader.timeout_config(
+      TimeoutConfig::builder()
+        .connect_timeout(o.connect_timeout)
+        .operation_attempt_timeout(o.request_timeout)
+        .build(),
+    );
+    let conf = loader.load().await;
+    let mut b =
+      aws_sdk_dynamodb::config::Builder::from(&conf).retry_config(RetryConfig::disabled());
+    let has_endpoint = conf.endpoint_url().is_some()
+      || std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok_and(|v| !v.is_empty());
+    if conf.region().is_none() {
+      if !has_endpoint {
+        return Err(CoreError::invalid_argument(
+          "no AWS region: pass `region`, or set AWS_REGION or a profile's region",
+        ));
+      }
+      // A local endpoint needs some region for signing; DynamoDB-compatible servers ignore it.
+      b = b.region(Region::new("us-east-1"));
+    }
+    Ok(aws_sdk_dynamodb::Client::from_conf(b.build()))
+  }
+
+  /// Refuses new requests (`ClientClosed`), waits for those in flight, and drops the SDK client, so its
+  /// connections close.
+  pub async fn close(&self) {
+    self.closed.store(true, Ordering::Release);
+    let total = self.opts.max_connections.max(1) as u32;
+    if let Ok(all) = self.permits.acquire_many(total).await {
+      drop(all);
+    }
+    self.sdk.write().unwrap().take();
+  }
+
+  /// Runs one call: for each attempt, takes its write capacity, a connection slot and records it; retries
+  /// what the strategy retries. The one retry loop of single requests (batches retry per item instead).
+  pub async fn run<T, F>(
     &self,
-    operation: &'static str,
-    table: &str,
-    wcu_estimate: f64,
-    mut call: F,
+    call: Call<'_>,
+    mut attempt_fn: F,
   ) -> Result<(T, OpMetrics), CoreError>
   where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(T, f64, f64, Option<String>), CoreError>>,
+    F: FnMut(aws_sdk_dynamodb::Client) -> BoxFuture<'static, Result<(T, Reply), CoreError>>,
   {
     let started = Instant::now();
     let mut attempt = 0;
     loop {
       attempt += 1;
-      if let (Some(l), true) = (&self.limiter, wcu_estimate > 0.0) {
-        l.acquire(wcu_estimate).await;
+      if let (Some(l), true) = (&self.limiter, call.units > 0.0) {
+        l.acquire(call.units).await;
       }
-      let t0 = Instant::now();
-      let res = call().await;
+      let (res, duration) = {
+        let _slot = self
+          .permits
+          .acquire()
+          .await
+          .map_err(|_| Self::closed_error())?;
+        // A client that cannot be built (no region) or is closed makes no request: nothing to record.
+        let client = self.sdk().await?;
+        let t0 = Instant::now();
+        let res = attempt_fn(client).await;
+        (res, t0.elapsed())
+      };
       let mut rec = RequestRecord {
-        operation,
-        table: table.to_string(),
-        duration: t0.elapsed(),
-        items: 1,
+        operation: call.operation,
+        table: call.table.to_string(),
+        duration,
+        items: call.items,
         attempt,
         ..Default::default()
       };
       match res {
-        Ok((value, wcu, rcu, request_id)) => {
-          rec.consumed_wcu = wcu;
-          rec.consumed_rcu = rcu;
-          rec.request_id = request_id.clone();
-          if let Some(l) = &self.limiter {
-            if wcu_estimate > 0.0 && wcu > 0.0 {
-              l.settle(wcu_estimate, wcu);
+        Ok((value, reply)) => {
+          rec.consumed_wcu = reply.consumed_wcu;
+          rec.consumed_rcu = reply.consumed_rcu;
+          rec.request_id = reply.request_id.clone();
+          rec.unprocessed = reply.unprocessed;
+          if let (Some(l), true) = (&self.limiter, call.units > 0.0) {
+            if reply.consumed_wcu > 0.0 {
+              l.settle(call.units, reply.consumed_wcu);
             }
           }
-          self.record(&rec);
-          match operation {
-            "PutItem" => self.totals.update(|t| t.puts_written += 1),
-            "DeleteItem" => self.totals.update(|t| t.deletes_written += 1),
-            _ => {}
-          }
+          self.meter.request(&rec, None);
           return Ok((
             value,
             OpMetrics {
-              operation,
-              table: table.to_string(),
+              operation: call.operation,
+              table: call.table.to_string(),
               duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-              consumed_wcu: wcu,
-              consumed_rcu: rcu,
+              consumed_wcu: reply.consumed_wcu,
+              consumed_rcu: reply.consumed_rcu,
               attempts: attempt,
-              request_id,
+              request_id: reply.request_id,
             },
           ));
         }
         Err(e) => {
-          rec.throttled = e.retry == Retry::Throttle;
+          rec.throttled = e.retry == crate::retry::Retry::Throttle;
           rec.error_code = Some(e.code.clone());
           rec.request_id = e.request_id.clone();
-          self.record(&rec);
+          self.meter.request(&rec, None);
           if let (Some(l), true) = (&self.limiter, rec.throttled) {
             l.on_throttle();
           }
-          let retryable = matches!(e.retry, Retry::Throttle | Retry::Transient);
-          if !retryable || attempt > self.policy.max_retries {
-            if wcu_estimate > 0.0 || operation == "DeleteItem" {
-              self.totals.update(|t| t.failed += 1);
+          match call
+            .policy
+            .next_delay(e.retry, attempt, self.jitter.as_ref())
+          {
+            Some(delay) => {
+              self.meter.retried(1, None);
+              tokio::time::sleep(delay).await;
             }
-            return Err(e);
+            None => return Err(e),
           }
-          self.totals.update(|t| t.retries += 1);
-          tokio::time::sleep(self.policy.delay(attempt, fastrand::f64())).await;
         }
       }
     }
   }
 
-  pub async fn put_item(
-    &self,
+  // ---- single items --------------------------------------------------------------------------------
+
+  /// The key schema for a single-item call: read once per table (with this call's retry policy) and
+  /// cached; None when it cannot be read, whatever the reason: the check is then skipped and the request
+  /// itself says what is wrong (a missing table, an invalid name, no connection), as DynamoDB checks keys
+  /// anyway.
+  async fn single_item_schema(
+    self: &Arc<Self>,
     table: &str,
-    item: Item,
-    wcu_estimate: f64,
-    cond: Condition,
-  ) -> Result<OpMetrics, CoreError> {
-    let sdk = self.sdk().await?.clone();
-    let (_, m) = self
-      .with_retries("PutItem", table, wcu_estimate, || {
-        let req = sdk
-          .put_item()
-          .table_name(table)
-          .set_item(Some(item.clone()))
-          .set_condition_expression(cond.expression.clone())
-          .set_expression_attribute_names(cond.names.clone())
-          .set_expression_attribute_values(cond.values.clone())
-          .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        async move {
-          let out = req.send().await.map_err(from_sdk)?;
-          let wcu = out
-            .consumed_capacity()
-            .and_then(|c| c.capacity_units())
-            .unwrap_or(0.0);
-          Ok(((), wcu, 0.0, out.request_id().map(str::to_string)))
-        }
-      })
-      .await?;
-    Ok(m)
+  ) -> Result<Option<Arc<KeySchema>>, CoreError> {
+    match self.key_schema_with(table, self.policy.clone()).await {
+      Ok(s) => Ok(Some(s)),
+      Err(e) if e.code == error::CLIENT_CLOSED => Err(e),
+      Err(_) => Ok(None),
+    }
   }
 
-  pub async fn delete_item(
-    &self,
+  /// PutItem or DeleteItem of one item (a delete accepts a whole item and sends its key).
+  pub async fn write_item(
+    self: &Arc<Self>,
+    kind: OpKind,
     table: &str,
-    key: Item,
+    item: Encoded,
     cond: Condition,
   ) -> Result<OpMetrics, CoreError> {
-    let sdk = self.sdk().await?.clone();
-    let (_, m) = self
-      .with_retries("DeleteItem", table, 1.0, || {
-        let req = sdk
-          .delete_item()
-          .table_name(table)
-          .set_key(Some(key.clone()))
-          .set_condition_expression(cond.expression.clone())
-          .set_expression_attribute_names(cond.names.clone())
-          .set_expression_attribute_values(cond.values.clone())
-          .return_consumed_capacity(ReturnConsumedCapacity::Total);
+    let schema = self.single_item_schema(table).await?;
+    if let Some(s) = &schema {
+      s.check(&item, if kind == OpKind::Put { "item" } else { "key" })?;
+    }
+    let (operation, units, body) = match kind {
+      OpKind::Put => (
+        "PutItem",
+        crate::item::write_units(item.size),
+        request::put_item(table, &item.json, &cond),
+      ),
+      OpKind::Delete => {
+        let key = match &schema {
+          Some(s) => s.project(&item),
+          None => item.json,
+        };
+        ("DeleteItem", 1.0, request::delete_item(table, &key, &cond))
+      }
+    };
+    let body = Bytes::from(body);
+    let call = Call {
+      operation,
+      table,
+      units,
+      items: 1,
+      policy: &self.policy,
+    };
+    let res = self
+      .run(call, |sdk| {
+        let swap = body_swap(body.clone());
+        let table = table.to_string();
         async move {
-          let out = req.send().await.map_err(from_sdk)?;
-          let wcu = out
-            .consumed_capacity()
-            .and_then(|c| c.capacity_units())
-            .unwrap_or(0.0);
-          Ok(((), wcu, 0.0, out.request_id().map(str::to_string)))
+          let (capacity, request_id) = match kind {
+            OpKind::Put => {
+              let out = sdk
+                .put_item()
+                .table_name(table)
+                .set_item(Some(HashMap::new()))
+                .customize()
+                .mutate_request(swap)
+                .send()
+                .await
+                .map_err(from_sdk)?;
+              (
+                out.consumed_capacity().and_then(|c| c.capacity_units()),
+                out.request_id().map(str::to_string),
+              )
+            }
+            OpKind::Delete => {
+              let out = sdk
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(HashMap::new()))
+                .customize()
+                .mutate_request(swap)
+                .send()
+                .await
+                .map_err(from_sdk)?;
+              (
+                out.consumed_capacity().and_then(|c| c.capacity_units()),
+                out.request_id().map(str::to_string),
+              )
+            }
+          };
+          Ok((
+            (),
+            reply_of(capacity.unwrap_or(0.0), 0.0, request_id.as_deref()),
+          ))
         }
+        .boxed()
       })
-      .await?;
-    Ok(m)
+      .await;
+    self.count_write(kind, &res);
+    res.map(|(_, m)| m)
+  }
+
+  fn count_write<T>(&self, kind: OpKind, res: &Result<T, CoreError>) {
+    match (kind, res.is_ok()) {
+      (OpKind::Put, true) => self.meter.outcome(1, 0, 0, 0, None),
+      (OpKind::Delete, true) => self.meter.outcome(0, 1, 0, 0, None),
+      (_, false) => self.meter.outcome(0, 0, 1, 0, None),
+    }
   }
 
   pub async fn get_item(
-    &self,
+    self: &Arc<Self>,
     table: &str,
-    key: Item,
+    key: Encoded,
     consistent: bool,
-  ) -> Result<(Option<Item>, OpMetrics), CoreError> {
-    let sdk = self.sdk().await?.clone();
+  ) -> Result<(Option<AvMap>, OpMetrics), CoreError> {
+    let json = match self.single_item_schema(table).await? {
+      Some(s) => {
+        s.check(&key, "key")?;
+        s.project(&key)
+      }
+      None => key.json,
+    };
+    let body = Bytes::from(request::get_item(table, &json, consistent));
     self
-      .with_retries("GetItem", table, 0.0, || {
-        let req = sdk
-          .get_item()
-          .table_name(table)
-          .set_key(Some(key.clone()))
-          .consistent_read(consistent)
-          .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        async move {
-          let out = req.send().await.map_err(from_sdk)?;
-          let rcu = out
-            .consumed_capacity()
-            .and_then(|c| c.capacity_units())
-            .unwrap_or(0.0);
-          let id = out.request_id().map(str::to_string);
-          Ok((out.item, 0.0, rcu, id))
-        }
-      })
+      .run(
+        Call {
+          operation: "GetItem",
+          table,
+          units: 0.0,
+          items: 1,
+          policy: &self.policy,
+        },
+        |sdk| {
+          let req = sdk
+            .get_item()
+            .table_name(table)
+            .set_key(Some(HashMap::new()))
+            .customize()
+            .mutate_request(body_swap(body.clone()));
+          async move {
+            let out = req.send().await.map_err(from_sdk)?;
+            let rcu = out
+              .consumed_capacity()
+              .and_then(|c| c.capacity_units())
+              .unwrap_or(0.0);
+            let reply = reply_of(0.0, rcu, out.request_id());
+            Ok((out.item, reply))
+          }
+          .boxed()
+        },
+      )
       .await
   }
 
+  // ---- tables --------------------------------------------------------------------------------------
+
   pub async fn describe_table(&self, table: &str) -> Result<TableInfo, CoreError> {
-    let sdk = self.sdk().await?.clone();
-    let t0 = Instant::now();
-    let res = sdk.describe_table().table_name(table).send().await;
-    let mut rec = RequestRecord {
-      operation: "DescribeTable",
-      table: table.to_string(),
-      duration: t0.elapsed(),
-      attempt: 1,
-      ..Default::default()
-    };
-    let out = match res {
-      Ok(o) => {
-        rec.request_id = o.request_id().map(str::to_string);
-        self.record(&rec);
-        o
-      }
-      Err(e) => {
-        let e = from_sdk(e);
-        rec.error_code = Some(e.code.clone());
-        rec.request_id = e.request_id.clone();
-        self.record(&rec);
-        return Err(e);
-      }
-    };
-    let desc = out
-      .table
-      .ok_or_else(|| CoreError::new(error::SERVICE_ERROR, "DescribeTable returned no table"))?;
+    self.describe_with(table, &self.control_policy).await
+  }
+
+  async fn describe_with(&self, table: &str, policy: &RetryPolicy) -> Result<TableInfo, CoreError> {
+    let (desc, _) = self
+      .run(
+        Call {
+          operation: "DescribeTable",
+          table,
+          units: 0.0,
+          items: 0,
+          policy,
+        },
+        |sdk| {
+          let req = sdk.describe_table().table_name(table);
+          async move {
+            let out = req.send().await.map_err(from_sdk)?;
+            let reply = reply_of(0.0, 0.0, out.request_id());
+            let desc = out.table.ok_or_else(|| {
+              CoreError::new(error::SERVICE_ERROR, "DescribeTable returned no table")
+            })?;
+            Ok((desc, reply))
+          }
+          .boxed()
+        },
+      )
+      .await?;
     let info = table_info(table, &desc);
     if let Some(s) = &info.schema {
-      self
-        .schemas
-        .lock()
-        .unwrap()
-        .insert(table.to_string(), s.clone());
+      self.schemas.insert(table, s.clone());
     }
     Ok(info)
   }
 
-  /// The table's key schema, read once with DescribeTable and cached.
-  pub async fn key_schema(&self, table: &str) -> Result<KeySchema, CoreError> {
-    if let Some(s) = self.cached_schema(table) {
-      return Ok(s);
-    }
-    self.describe_table(table).await?.schema.ok_or_else(|| {
-      CoreError::new(
-        error::KEY_SCHEMA_UNAVAILABLE,
-        format!("table {table} reported no key schema"),
-      )
-    })
+  /// The table's key schema: cached, or read once for all concurrent callers (single flight), with the
+  /// writers' retry policy (a throttled DescribeTable on a cold start must not fail every writer).
+  pub async fn key_schema(self: &Arc<Self>, table: &str) -> Result<Arc<KeySchema>, CoreError> {
+    self
+      .key_schema_with(table, self.control_policy.clone())
+      .await
   }
 
-  pub fn cached_schema(&self, table: &str) -> Option<KeySchema> {
-    self.schemas.lock().unwrap().get(table).cloned()
+  async fn key_schema_with(
+    self: &Arc<Self>,
+    table: &str,
+    policy: RetryPolicy,
+  ) -> Result<Arc<KeySchema>, CoreError> {
+    let this = self.clone();
+    let name = table.to_string();
+    self
+      .schemas
+      .get(table, move || {
+        async move {
+          this
+            .describe_with(&name, &policy)
+            .await?
+            .schema
+            .ok_or_else(|| {
+              CoreError::new(
+                error::KEY_SCHEMA_UNAVAILABLE,
+                format!("table {name} reported no key schema"),
+              )
+            })
+        }
+        .boxed()
+      })
+      .await
   }
 
   pub async fn create_table(
@@ -385,11 +604,8 @@ impl Dynamo {
     table: &str,
     schema: &KeySchema,
   ) -> Result<TableInfo, CoreError> {
-    let sdk = self.sdk().await?.clone();
-    let mut req = sdk
-      .create_table()
-      .table_name(table)
-      .billing_mode(BillingMode::PayPerRequest);
+    let mut defs = Vec::new();
+    let mut keys = Vec::new();
     for (attr, kt) in std::iter::once((&schema.partition, SdkKeyType::Hash))
       .chain(schema.sort.iter().map(|s| (s, SdkKeyType::Range)))
     {
@@ -398,42 +614,51 @@ impl Dynamo {
         KeyType::N => ScalarAttributeType::N,
         KeyType::B => ScalarAttributeType::B,
         KeyType::Any => {
-          return Err(CoreError::new(
-            error::INVALID_ARGUMENT,
-            format!(
-              "createTable needs the type ('S', 'N' or 'B') of key {}",
-              attr.name
-            ),
-          ))
+          return Err(CoreError::invalid_argument(format!(
+            "createTable needs the type ('S', 'N' or 'B') of key {}",
+            attr.name
+          )))
         }
       };
-      req = req
-        .key_schema(
-          KeySchemaElement::builder()
-            .attribute_name(&attr.name)
-            .key_type(kt)
-            .build()
-            .map_err(|e| CoreError::new(error::INVALID_ARGUMENT, e.to_string()))?,
-        )
-        .attribute_definitions(
-          AttributeDefinition::builder()
-            .attribute_name(&attr.name)
-            .attribute_type(ty)
-            .build()
-            .map_err(|e| CoreError::new(error::INVALID_ARGUMENT, e.to_string()))?,
-        );
+      keys.push(
+        KeySchemaElement::builder()
+          .attribute_name(&attr.name)
+          .key_type(kt)
+          .build()
+          .map_err(|e| CoreError::invalid_argument(e.to_string()))?,
+      );
+      defs.push(
+        AttributeDefinition::builder()
+          .attribute_name(&attr.name)
+          .attribute_type(ty)
+          .build()
+          .map_err(|e| CoreError::invalid_argument(e.to_string()))?,
+      );
     }
-    let t0 = Instant::now();
-    let res = req.send().await;
-    self.record(&RequestRecord {
-      operation: "CreateTable",
-      table: table.to_string(),
-      duration: t0.elapsed(),
-      attempt: 1,
-      error_code: res.as_ref().err().map(|_| "error".to_string()),
-      ..Default::default()
-    });
-    res.map_err(from_sdk)?;
+    self
+      .run(
+        Call {
+          operation: "CreateTable",
+          table,
+          units: 0.0,
+          items: 0,
+          policy: &self.control_policy,
+        },
+        |sdk| {
+          let req = sdk
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(keys.clone()))
+            .set_attribute_definitions(Some(defs.clone()));
+          async move {
+            let out = req.send().await.map_err(from_sdk)?;
+            Ok(((), reply_of(0.0, 0.0, out.request_id())))
+          }
+          .boxed()
+        },
+      )
+      .await?;
     // Wait for ACTIVE: 20 ms polls at first (local servers are instant), backing off to 1 s.
     let mut delay = Duration::from_millis(20);
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -454,19 +679,82 @@ impl Dynamo {
   }
 
   pub async fn delete_table(&self, table: &str) -> Result<(), CoreError> {
-    let sdk = self.sdk().await?.clone();
-    let t0 = Instant::now();
-    let res = sdk.delete_table().table_name(table).send().await;
-    self.record(&RequestRecord {
-      operation: "DeleteTable",
-      table: table.to_string(),
-      duration: t0.elapsed(),
-      attempt: 1,
-      ..Default::default()
-    });
-    res.map_err(from_sdk)?;
-    self.schemas.lock().unwrap().remove(table);
+    self
+      .run(
+        Call {
+          operation: "DeleteTable",
+          table,
+          units: 0.0,
+          items: 0,
+          policy: &self.control_policy,
+        },
+        |sdk| {
+          let req = sdk.delete_table().table_name(table);
+          async move {
+            let out = req.send().await.map_err(from_sdk)?;
+            Ok(((), reply_of(0.0, 0.0, out.request_id())))
+          }
+          .boxed()
+        },
+      )
+      .await?;
+    self.schemas.forget(table);
     Ok(())
+  }
+
+  /// One BatchWriteItem attempt with a body already written (the engine retries per item itself).
+  pub async fn batch_write(&self, table: &str, body: Bytes) -> Result<BatchReply, CoreError> {
+    let _slot = self
+      .permits
+      .acquire()
+      .await
+      .map_err(|_| Self::closed_error())?;
+    let sdk = self.sdk().await?;
+    let out = sdk
+      .batch_write_item()
+      .set_request_items(Some(HashMap::from([(table.to_string(), Vec::new())])))
+      .return_consumed_capacity(ReturnConsumedCapacity::Total)
+      .customize()
+      .mutate_request(body_swap(body))
+      .send()
+      .await
+      .map_err(from_sdk)?;
+    let consumed_wcu = out
+      .consumed_capacity()
+      .iter()
+      .filter_map(|c| c.capacity_units())
+      .sum();
+    let request_id = out.request_id().map(str::to_string);
+    let mut reply = BatchReply {
+      consumed_wcu,
+      request_id,
+      ..Default::default()
+    };
+    for (t, entries) in out.unprocessed_items.unwrap_or_default() {
+      if t != table {
+        reply.foreign += entries.len();
+        continue;
+      }
+      for w in entries {
+        reply
+          .unprocessed
+          .push(match (w.put_request, w.delete_request) {
+            (Some(p), None) => Returned {
+              kind: Some(OpKind::Put),
+              attrs: p.item,
+            },
+            (None, Some(d)) => Returned {
+              kind: Some(OpKind::Delete),
+              attrs: d.key,
+            },
+            _ => Returned {
+              kind: None,
+              attrs: HashMap::new(),
+            },
+          });
+      }
+    }
+    Ok(reply)
   }
 }
 
@@ -480,10 +768,7 @@ fn table_info(name: &str, d: &TableDescription) -> TableInfo {
   let mut partition = None;
   let mut sort = None;
   for k in d.key_schema() {
-    let attr = attr_type(k.attribute_name()).map(|ty| KeyAttr {
-      name: k.attribute_name().to_string(),
-      ty,
-    });
+    let attr = attr_type(k.attribute_name()).map(|ty| KeyAttr::new(k.attribute_name(), ty));
     match k.key_type() {
       SdkKeyType::Hash => partition = attr,
       SdkKeyType::Range => sort = attr,
@@ -496,7 +781,7 @@ fn table_info(name: &str, d: &TableDescription) -> TableInfo {
       .table_status()
       .map(|s| s.as_str().to_string())
       .unwrap_or_else(|| "UNKNOWN".into()),
-    schema: partition.map(|p| KeySchema { partition: p, sort }),
+    schema: partition.map(|p| KeySchema::new(p, sort)),
     item_count: d.item_count(),
     billing_mode: d
       .billing_mode_summary()
@@ -511,39 +796,17 @@ pub struct SdkTransport(pub Arc<Dynamo>);
 impl Transport for SdkTransport {
   fn batch_write(
     &self,
-    table: String,
-    requests: Vec<WriteRequest>,
-  ) -> BoxFuture<Result<BatchResponse, CoreError>> {
+    table: &str,
+    body: Vec<u8>,
+  ) -> BoxFuture<'static, Result<BatchReply, CoreError>> {
     let dynamo = self.0.clone();
-    Box::pin(async move {
-      let sdk = dynamo.sdk().await?;
-      let out = sdk
-        .batch_write_item()
-        .request_items(&table, requests)
-        .return_consumed_capacity(ReturnConsumedCapacity::Total)
-        .send()
-        .await
-        .map_err(from_sdk)?;
-      let consumed_wcu = out
-        .consumed_capacity()
-        .iter()
-        .filter_map(|c| c.capacity_units())
-        .sum();
-      let request_id = out.request_id().map(str::to_string);
-      let unprocessed = out
-        .unprocessed_items
-        .and_then(|mut m| m.remove(&table))
-        .unwrap_or_default();
-      Ok(BatchResponse {
-        unprocessed,
-        consumed_wcu,
-        request_id,
-      })
-    })
+    let table = table.to_string();
+    async move { dynamo.batch_write(&table, Bytes::from(body)).await }.boxed()
   }
 
-  fn key_schema(&self, table: String) -> BoxFuture<Result<KeySchema, CoreError>> {
+  fn key_schema(&self, table: &str) -> BoxFuture<'static, Result<Arc<KeySchema>, CoreError>> {
     let dynamo = self.0.clone();
-    Box::pin(async move { dynamo.key_schema(&table).await })
+    let table = table.to_string();
+    async move { dynamo.key_schema(&table).await }.boxed()
   }
 }

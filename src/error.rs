@@ -1,37 +1,61 @@
-//! The one place where dynabatch's error codes are defined and where SDK errors are classified.
+//! The one place where dynabatch's error codes are defined and where SDK errors become `CoreError`s.
 //!
-//! Codes cross to JS as `err.code` (the facade in `index.js` builds the Error objects from `ErrorInfo`).
-//! Service errors keep DynamoDB's own code (`ValidationException`, `ResourceNotFoundException`…).
+//! A code crosses to JS as `err.code`, set natively (`src/js/error.rs`). Service errors keep DynamoDB's own
+//! code (`ValidationException`, `ResourceNotFoundException`…). Messages never carry item contents,
+//! credentials or a request: SDK errors are described by their kind and root cause, never by their
+//! debug form.
 
+use crate::retry::{classify, Retry};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 
 pub const INVALID_ITEM: &str = "InvalidItem";
 pub const INVALID_ARGUMENT: &str = "InvalidArgument";
 pub const WRITER_CLOSED: &str = "WriterClosed";
+pub const CLIENT_CLOSED: &str = "ClientClosed";
+pub const ABORTED: &str = "Aborted";
+pub const BATCH_WRITE_FAILED: &str = "BatchWriteFailed";
 pub const NETWORK: &str = "Network";
 pub const TIMEOUT: &str = "Timeout";
 pub const CREDENTIALS: &str = "CredentialsError";
-pub const SERVICE_ERROR: &str = "ServiceError";
 pub const KEY_SCHEMA_UNAVAILABLE: &str = "KeySchemaUnavailable";
-pub const ABORTED: &str = "Aborted";
+pub const SERVICE_ERROR: &str = "ServiceError";
+pub const INTERNAL: &str = "Internal";
+
+/// Per-item failure reasons that are not error codes of a rejected call.
 pub const UNPROCESSED_AFTER_RETRIES: &str = "UnprocessedAfterRetries";
 pub const THROTTLED: &str = "Throttled";
 pub const SERVER_ERROR: &str = "ServerError";
-pub const INTERNAL: &str = "Internal";
 
-/// How the batch engine should treat a failed request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Retry {
-  /// Throttling: retry with backoff, and tell the adaptive rate limiter.
-  Throttle,
-  /// 5xx, timeouts, dropped connections: retry with backoff.
-  Transient,
-  /// The request was rejected for its content: split a multi-item request to isolate the offender.
-  Validation,
-  /// Anything else: report at once.
-  Fatal,
-}
+/// Every code a dynabatch call rejects with (service codes aside), as the README's table lists them.
+pub const CODES: &[&str] = &[
+  INVALID_ITEM,
+  INVALID_ARGUMENT,
+  WRITER_CLOSED,
+  CLIENT_CLOSED,
+  ABORTED,
+  BATCH_WRITE_FAILED,
+  NETWORK,
+  TIMEOUT,
+  CREDENTIALS,
+  KEY_SCHEMA_UNAVAILABLE,
+  SERVICE_ERROR,
+  INTERNAL,
+];
+
+/// Every reason a failed item can carry besides a service code.
+pub const ITEM_REASONS: &[&str] = &[
+  INVALID_ITEM,
+  UNPROCESSED_AFTER_RETRIES,
+  THROTTLED,
+  SERVER_ERROR,
+  NETWORK,
+  TIMEOUT,
+  ABORTED,
+  KEY_SCHEMA_UNAVAILABLE,
+  CLIENT_CLOSED,
+  CREDENTIALS,
+];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CoreError {
@@ -42,6 +66,10 @@ pub struct CoreError {
   pub retry: Retry,
   /// HTTP status when the service answered.
   pub status: Option<u16>,
+  /// For InvalidItem: the attribute path (`item.tags[3]`).
+  pub path: Option<String>,
+  /// What caused this error, when it wraps another (KeySchemaUnavailable over AccessDeniedException).
+  pub cause: Option<Box<CoreError>>,
 }
 
 impl CoreError {
@@ -52,11 +80,20 @@ impl CoreError {
       request_id: None,
       retry: Retry::Fatal,
       status: None,
+      path: None,
+      cause: None,
     }
   }
   pub fn with_retry(mut self, retry: Retry) -> Self {
     self.retry = retry;
     self
+  }
+  pub fn with_cause(mut self, cause: CoreError) -> Self {
+    self.cause = Some(Box::new(cause));
+    self
+  }
+  pub fn invalid_argument(message: impl Into<String>) -> Self {
+    CoreError::new(INVALID_ARGUMENT, message)
   }
   /// The failure reason reported per item once retries are exhausted.
   pub fn item_reason(&self) -> &str {
@@ -69,64 +106,68 @@ impl CoreError {
   }
 }
 
+impl From<crate::item::ItemError> for CoreError {
+  fn from(e: crate::item::ItemError) -> Self {
+    let mut c = CoreError::new(INVALID_ITEM, e.message());
+    c.path = Some(e.path);
+    c
+  }
+}
+
 impl std::fmt::Display for CoreError {
   fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
     write!(f, "{}: {}", self.code, self.message)
   }
 }
 
-const THROTTLE_CODES: &[&str] = &[
-  "ProvisionedThroughputExceededException",
-  "ThrottlingException",
-  "Throttling",
-  "RequestLimitExceeded",
-  "TooManyRequestsException",
-  "RequestThrottled",
-];
-const TRANSIENT_CODES: &[&str] = &[
-  "InternalServerError",
-  "InternalFailure",
-  "ServiceUnavailable",
-  "ServiceUnavailableException",
-  "TransactionInProgressException",
-];
+/// What to tell someone whose credentials could not be found: where they come from.
+pub const CREDENTIALS_HINT: &str =
+  "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any values for DynamoDB Local or dynalite), \
+or AWS_PROFILE, or pass the `credentials` or `profile` option (CLI: --profile)";
 
-/// Classifies a service error code (and HTTP status) the way the AWS SDKs' standard retry mode does.
-pub fn classify_service(code: &str, status: Option<u16>) -> Retry {
-  if THROTTLE_CODES.contains(&code) {
-    Retry::Throttle
-  } else if TRANSIENT_CODES.contains(&code) || status.is_some_and(|s| s >= 500) {
-    Retry::Transient
-  } else if code == "ValidationException" || code == "SerializationException" {
-    Retry::Validation
-  } else {
-    Retry::Fatal
+/// The deepest error of a chain, described by its own Display: an io error, a DNS failure, a TLS alert.
+/// Never the chain's outer layers, whose Display may print a whole request.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+  root_cause_within(e, 200)
+}
+
+fn root_cause_within(e: &(dyn std::error::Error + 'static), limit: usize) -> String {
+  let mut cur = e;
+  while let Some(next) = cur.source() {
+    cur = next;
   }
+  let mut s = cur.to_string();
+  if s.len() > limit {
+    let mut cut = limit;
+    while !s.is_char_boundary(cut) {
+      cut -= 1;
+    }
+    s.truncate(cut);
+    s.push('…');
+  }
+  s
+}
+
+/// The whole chain's text, lowercased: used to classify an error, never shown.
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+  let mut s = e.to_string();
+  let mut cur = e.source();
+  while let Some(c) = cur {
+    s.push_str(": ");
+    s.push_str(&c.to_string());
+    cur = c.source();
+  }
+  s.to_ascii_lowercase()
 }
 
 fn connector_error(e: &ConnectorError) -> CoreError {
   if e.is_timeout() {
-    CoreError::new(TIMEOUT, format!("request timed out: {}", source_chain(e)))
+    CoreError::new(TIMEOUT, format!("request timed out: {}", root_cause(e)))
       .with_retry(Retry::Transient)
   } else {
-    CoreError::new(NETWORK, format!("connection failed: {}", source_chain(e)))
+    CoreError::new(NETWORK, format!("connection failed: {}", root_cause(e)))
       .with_retry(Retry::Transient)
   }
-}
-
-/// Joins an error's source chain into one line (the SDK's Display is often only "dispatch failure").
-pub fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
-  let mut s = e.to_string();
-  let mut cur = e.source();
-  while let Some(c) = cur {
-    let m = c.to_string();
-    if !s.contains(&m) {
-      s.push_str(": ");
-      s.push_str(&m);
-    }
-    cur = c.source();
-  }
-  s
 }
 
 /// Maps any SDK error to a `CoreError`, keeping the service's code, message and request id.
@@ -144,57 +185,65 @@ where
         .message()
         .map(str::to_string)
         .unwrap_or_else(|| code.clone());
-      let retry = classify_service(&code, Some(status));
+      let retry = classify(&code, Some(status));
       CoreError {
         code,
         message,
         request_id: se.raw().request_id(),
         retry,
         status: Some(status),
+        path: None,
+        cause: None,
       }
     }
-    _ if is_credentials_failure(&err) => CoreError::new(
+    // The provider chain says what it tried: worth showing whole.
+    _ if is_credentials_failure(&chain_text(&err)) => CoreError::new(
       CREDENTIALS,
-      format!("could not load AWS credentials: {}", source_chain(&err)),
+      format!(
+        "could not load AWS credentials: {}\nTo supply them, {CREDENTIALS_HINT}",
+        root_cause_within(&err, 1200)
+      ),
     ),
     SdkError::TimeoutError(_) => {
       CoreError::new(TIMEOUT, "request timed out (requestTimeoutMs)").with_retry(Retry::Transient)
     }
     SdkError::DispatchFailure(df) => match df.as_connector_error() {
       Some(ce) => connector_error(ce),
-      None => CoreError::new(NETWORK, source_chain(&err)).with_retry(Retry::Transient),
+      None => CoreError::new(
+        NETWORK,
+        format!("the request could not be sent: {}", root_cause(&err)),
+      )
+      .with_retry(Retry::Transient),
     },
     SdkError::ResponseError(_) => CoreError::new(
       NETWORK,
-      format!("the response could not be read: {}", source_chain(&err)),
+      format!("the response could not be read: {}", root_cause(&err)),
     )
     .with_retry(Retry::Transient),
     _ => {
-      let chain = source_chain(&err);
-      let lower = chain.to_ascii_lowercase();
-      if lower.contains("credential") || lower.contains("identity") {
-        CoreError::new(
-          CREDENTIALS,
-          format!("could not load AWS credentials: {chain}"),
-        )
-      } else if lower.contains("region") {
-        CoreError::new(
-          INVALID_ARGUMENT,
-          format!("no AWS region configured: {chain}"),
-        )
+      let chain = chain_text(&err);
+      if chain.contains("region") {
+        CoreError::invalid_argument(format!(
+          "no AWS region configured: pass `region`, or set AWS_REGION or a profile's region ({})",
+          root_cause(&err)
+        ))
       } else {
-        CoreError::new(INTERNAL, chain)
+        CoreError::new(
+          INTERNAL,
+          format!("the request could not be made: {}", root_cause(&err)),
+        )
       }
     }
   }
 }
 
 /// Credential resolution fails inside the dispatch phase; only its text tells it from a network error.
-fn is_credentials_failure(err: &(dyn std::error::Error + 'static)) -> bool {
-  let chain = source_chain(err).to_ascii_lowercase();
+fn is_credentials_failure(chain: &str) -> bool {
   chain.contains("credential provider")
     || chain.contains("no credentials")
     || chain.contains("failed to load credentials")
+    || chain.contains("credentials provider")
+    || chain.contains("identity")
 }
 
 /// The HTTP status of a raw response, for the error classification.
@@ -220,31 +269,6 @@ mod tests {
   use super::*;
 
   #[test]
-  fn classification_follows_standard_retry_mode() {
-    assert_eq!(
-      classify_service("ProvisionedThroughputExceededException", Some(400)),
-      Retry::Throttle
-    );
-    assert_eq!(
-      classify_service("ThrottlingException", Some(400)),
-      Retry::Throttle
-    );
-    assert_eq!(
-      classify_service("InternalServerError", Some(500)),
-      Retry::Transient
-    );
-    assert_eq!(classify_service("Whatever", Some(503)), Retry::Transient);
-    assert_eq!(
-      classify_service("ValidationException", Some(400)),
-      Retry::Validation
-    );
-    assert_eq!(
-      classify_service("ResourceNotFoundException", Some(400)),
-      Retry::Fatal
-    );
-  }
-
-  #[test]
   fn item_reasons() {
     let t =
       CoreError::new("ProvisionedThroughputExceededException", "x").with_retry(Retry::Throttle);
@@ -255,5 +279,27 @@ mod tests {
     assert_eq!(n.item_reason(), NETWORK);
     let v = CoreError::new("ValidationException", "x").with_retry(Retry::Validation);
     assert_eq!(v.item_reason(), "ValidationException");
+  }
+
+  #[test]
+  fn root_cause_is_short_and_is_the_deepest() {
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl std::fmt::Display for Outer {
+      fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "request {{ body: \"secret item\" }}")
+      }
+    }
+    impl std::error::Error for Outer {
+      fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+      }
+    }
+    let e = Outer(std::io::Error::new(
+      std::io::ErrorKind::ConnectionRefused,
+      "refused",
+    ));
+    assert_eq!(root_cause(&e), "refused");
+    assert!(chain_text(&e).contains("secret"));
   }
 }

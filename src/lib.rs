@@ -1,13 +1,22 @@
 #![deny(clippy::all)]
-//! dynabatch: napi-free core modules (marshalling, batching, retry, rate limiting, metrics, the DynamoDB
-//! client) and, under `js`, the thin binding that converts and delegates.
+//! dynabatch's core, napi-free: the item rules (`item`, `number`, `key`), the request bodies (`json`,
+//! `request`), the batch engine (`batch`), the key-schema policy (`schema`), retries (`retry`), rate
+//! limiting, metrics, reads (`read`), option validation (`config`) and the DynamoDB client (`dynamo`). The
+//! binding under `js` converts JS values and delegates to these.
 
 pub mod batch;
+pub mod config;
 pub mod dynamo;
 pub mod error;
-pub mod marshal;
+pub mod item;
+pub mod json;
+pub mod key;
 pub mod metrics;
+pub mod number;
 pub mod rate_limit;
+pub mod read;
+pub mod request;
 pub mod retry;
+pub mod schema;
 
 mod js;

@@ -1,5 +1,11 @@
-//! Write-capacity rate limiting: a token bucket in WCU, fixed or adaptive (AIMD), shared by everything that
-//! holds the same `Arc<RateLimiter>`. Waiting is an async sleep on the engine's runtime, never on the JS thread.
+//! Capacity rate limiting: a token bucket, fixed or adaptive (AIMD), shared exactly by everything that holds
+//! the same `Arc<RateLimiter>` (writers, single-item calls). Its promise, measured at the server: in any
+//! window of t seconds, at most `burst + rate·t` units pass. So a request never carries more units than
+//! the bucket holds (the engine sizes batches with `max_units`), waiting requests are served in order
+//! (one queue), and only an item larger than the whole bucket goes alone, once the bucket is full, leaving
+//! a debt that later requests wait out. Estimates are corrected by the capacity DynamoDB reports; a
+//! throttled request keeps its tokens, so retries are paced too. Waiting is an async sleep on the
+//! engine's runtime, never on the JS thread.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -23,7 +29,8 @@ struct Bucket {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RateStats {
-  pub current_wcu: f64,
+  /// The rate in force, units per second.
+  pub current: f64,
   pub waits: u64,
   pub waited_ms: f64,
   pub throttles: u64,
@@ -34,6 +41,8 @@ pub struct RateLimiter {
   mode: Mode,
   bucket: Mutex<Bucket>,
   stats: Mutex<RateStats>,
+  /// Waiters queue here, first come first served: a large request is not starved by small ones.
+  queue: tokio::sync::Mutex<()>,
 }
 
 /// Throttling signals that arrive together (many requests in flight) count as one decrease.
@@ -42,15 +51,15 @@ const DECREASE_COOLDOWN: Duration = Duration::from_millis(500);
 const QUIET_PERIOD: Duration = Duration::from_secs(1);
 
 impl RateLimiter {
-  pub fn fixed(wcu: f64, burst: Option<f64>) -> Result<Self, String> {
-    if !(wcu.is_finite() && wcu > 0.0) {
-      return Err(format!("wcu must be a positive number, got {wcu}"));
+  pub fn fixed(rate: f64, burst: Option<f64>) -> Result<Self, String> {
+    if !(rate.is_finite() && rate > 0.0) {
+      return Err(format!("wcu must be a positive number, got {rate}"));
     }
-    let burst = burst.unwrap_or(wcu);
+    let burst = burst.unwrap_or(rate.max(1.0));
     if !(burst.is_finite() && burst > 0.0) {
       return Err(format!("burst must be a positive number, got {burst}"));
     }
-    Ok(Self::new(Mode::Fixed, wcu, burst))
+    Ok(Self::new(Mode::Fixed, rate, burst))
   }
 
   pub fn adaptive(max: f64, min: Option<f64>, start: Option<f64>) -> Result<Self, String> {
@@ -78,6 +87,7 @@ impl RateLimiter {
         last_change: now,
       }),
       stats: Mutex::new(RateStats::default()),
+      queue: tokio::sync::Mutex::new(()),
     }
   }
 
@@ -97,18 +107,25 @@ impl RateLimiter {
     }
   }
 
-  /// Takes `wcu` tokens, waiting (asynchronously) until the bucket holds min(wcu, burst): a request larger
-  /// than the burst goes through once the bucket is full and leaves a debt, so nothing waits forever.
-  pub async fn acquire(&self, wcu: f64) {
+  /// The most units one request may carry: what the bucket holds when full.
+  pub fn max_units(&self) -> f64 {
+    let mut b = self.bucket.lock().unwrap();
+    self.refill(&mut b, Instant::now());
+    b.burst
+  }
+
+  /// Takes `units` tokens, waiting (asynchronously, in arrival order) until the bucket holds them; a
+  /// request larger than the bucket waits for a full bucket and leaves a debt.
+  pub async fn acquire(&self, units: f64) {
+    let _turn = self.queue.lock().await;
     let mut waited = Duration::ZERO;
     loop {
       let wait = {
         let mut b = self.bucket.lock().unwrap();
-        let now = Instant::now();
-        self.refill(&mut b, now);
-        let need = wcu.min(b.burst);
-        if b.tokens >= need {
-          b.tokens -= wcu;
+        self.refill(&mut b, Instant::now());
+        let need = units.min(b.burst);
+        if b.tokens >= need - 1e-9 {
+          b.tokens -= units;
           None
         } else {
           Some(Duration::from_secs_f64((need - b.tokens) / b.rate))
@@ -130,13 +147,13 @@ impl RateLimiter {
     }
   }
 
-  /// Corrects the estimate with the capacity DynamoDB reported.
+  /// Corrects an estimate with the capacity DynamoDB reported.
   pub fn settle(&self, estimated: f64, consumed: f64) {
     let mut b = self.bucket.lock().unwrap();
     b.tokens = (b.tokens + estimated - consumed).min(b.burst);
   }
 
-  /// A throttling signal: a throttled request or unprocessed items. Adaptive limiters halve their rate.
+  /// A throttling signal (a throttled request, unprocessed entries). Adaptive limiters halve their rate.
   pub fn on_throttle(&self) {
     self.stats.lock().unwrap().throttles += 1;
     if let Mode::Adaptive { min, .. } = self.mode {
@@ -164,7 +181,7 @@ impl RateLimiter {
 
   pub fn stats(&self) -> RateStats {
     let mut s = *self.stats.lock().unwrap();
-    s.current_wcu = self.current();
+    s.current = self.current();
     s
   }
 }
@@ -172,6 +189,7 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use std::sync::Arc;
 
   #[tokio::test(start_paused = true)]
   async fn fixed_rate_holds_over_time() {
@@ -180,30 +198,73 @@ mod tests {
     for _ in 0..100 {
       rl.acquire(10.0).await;
     }
-    // 1000 WCU at 100/s with a 10 WCU initial burst: ~9.9 s
+    // 1000 units at 100/s with a 10-unit initial burst: 9.9 s
     let secs = start.elapsed().as_secs_f64();
-    assert!((9.5..=10.5).contains(&secs), "{secs}");
+    assert!((9.8..=10.1).contains(&secs), "{secs}");
     assert!(rl.stats().waits > 0);
   }
 
+  /// In every window of t seconds, at most burst + rate·t units, among concurrent users of one bucket.
   #[tokio::test(start_paused = true)]
-  async fn request_larger_than_burst_goes_through_with_debt() {
-    let rl = RateLimiter::fixed(5.0, Some(5.0)).unwrap();
+  async fn no_window_carries_more_than_burst_plus_rate() {
+    let rl = Arc::new(RateLimiter::fixed(20.0, Some(5.0)).unwrap());
+    let log = Arc::new(Mutex::new(Vec::<(f64, f64)>::new()));
     let start = Instant::now();
-    rl.acquire(400.0).await; // a 400 KB item under a 5 WCU burst
-    assert!(start.elapsed() < Duration::from_millis(10));
-    rl.acquire(1.0).await; // pays the debt: 396 WCU at 5/s
-    let secs = start.elapsed().as_secs_f64();
-    assert!((78.0..=80.5).contains(&secs), "{secs}");
+    let mut tasks = Vec::new();
+    for w in 0..3 {
+      let (rl, log) = (rl.clone(), log.clone());
+      tasks.push(tokio::spawn(async move {
+        for i in 0..20 {
+          let units = ((w + i) % 5 + 1) as f64;
+          rl.acquire(units).await;
+          log
+            .lock()
+            .unwrap()
+            .push((start.elapsed().as_secs_f64(), units));
+        }
+      }));
+    }
+    for t in tasks {
+      t.await.unwrap();
+    }
+    let log = log.lock().unwrap();
+    for &(t0, _) in log.iter() {
+      for width in [0.1, 0.5, 1.0, 2.0] {
+        let sum: f64 = log
+          .iter()
+          .filter(|(t, _)| *t >= t0 && *t < t0 + width)
+          .map(|(_, u)| u)
+          .sum();
+        assert!(
+          sum <= 5.0 + 20.0 * width + 1e-6,
+          "{sum} units in {width}s from {t0}"
+        );
+      }
+    }
   }
 
   #[tokio::test(start_paused = true)]
-  async fn adaptive_halves_on_throttle_and_recovers() {
+  async fn a_request_larger_than_the_bucket_waits_for_a_full_bucket_and_leaves_a_debt() {
+    let rl = RateLimiter::fixed(5.0, Some(5.0)).unwrap();
+    assert_eq!(rl.max_units(), 5.0);
+    rl.acquire(3.0).await;
+    let start = Instant::now();
+    rl.acquire(400.0).await; // waits for the 3 units to come back, then goes with a debt
+    let waited = start.elapsed().as_secs_f64();
+    assert!((0.55..=0.65).contains(&waited), "{waited}");
+    rl.acquire(1.0).await; // pays the debt: 396 units at 5/s
+    let secs = start.elapsed().as_secs_f64();
+    assert!((79.6..=80.0).contains(&secs), "{secs}");
+  }
+
+  #[tokio::test(start_paused = true)]
+  async fn adaptive_halves_on_throttle_and_recovers_within_bounds() {
     let rl = RateLimiter::adaptive(100.0, Some(10.0), Some(80.0)).unwrap();
     assert_eq!(rl.current(), 80.0);
     rl.on_throttle();
     rl.on_throttle(); // same burst of signals: one decrease
     assert_eq!(rl.current(), 40.0);
+    assert_eq!(rl.max_units(), 40.0);
     tokio::time::advance(Duration::from_millis(600)).await;
     rl.on_throttle();
     assert_eq!(rl.current(), 20.0);
@@ -216,7 +277,7 @@ mod tests {
     assert_eq!(
       rl.current(),
       25.0,
-      "additive increase: 5 WCU per quiet second"
+      "additive increase: 5 units per quiet second"
     );
     tokio::time::advance(Duration::from_secs(60)).await;
     assert_eq!(rl.current(), 100.0, "never above max");
@@ -227,6 +288,7 @@ mod tests {
   fn rejects_bad_settings() {
     assert!(RateLimiter::fixed(0.0, None).is_err());
     assert!(RateLimiter::fixed(f64::NAN, None).is_err());
+    assert!(RateLimiter::fixed(10.0, Some(0.0)).is_err());
     assert!(RateLimiter::adaptive(10.0, Some(20.0), None).is_err());
   }
 }

@@ -1,45 +1,59 @@
-//! Engine tests against a scripted in-memory transport, on tokio's paused clock so retry timing is
-//! deterministic.
+//! Engine tests against a scripted in-memory transport that reads the request bodies the engine writes,
+//! on tokio's paused clock so retry timing is deterministic.
 
 use super::*;
-use crate::marshal::{KeyAttr, KeyType};
+use crate::item::{encode, Rules};
+use crate::key::{KeyAttr, KeyType};
+use crate::metrics::SharedTotals;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use futures_util::FutureExt;
+use serde_json::Value;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-fn schema() -> KeySchema {
-  KeySchema {
-    partition: KeyAttr {
-      name: "pk".into(),
-      ty: KeyType::S,
-    },
-    sort: None,
-  }
+fn schema_s() -> KeySchema {
+  KeySchema::new(KeyAttr::new("pk", KeyType::S), None)
 }
 
-fn item(pk: &str, v: i64) -> Item {
-  let mut m = Item::new();
-  m.insert("pk".into(), AttributeValue::S(pk.into()));
-  m.insert("v".into(), AttributeValue::N(v.to_string()));
-  m
+fn enc(wire: &str) -> Result<Encoded, CoreError> {
+  let units: Vec<u16> = wire.encode_utf16().collect();
+  encode::<Vec<u8>>(&units, &[], "item", Rules::default(), true).map_err(CoreError::from)
 }
 
-/// What the fake answers to a request: `Ok(indices to return unprocessed)` or an error.
-type Script = dyn Fn(usize, &[WriteRequest]) -> Result<Vec<usize>, CoreError> + Send + Sync;
+fn item(pk: &str, v: i64) -> Result<Encoded, CoreError> {
+  enc(&format!(
+    "{{2:pks{}:{pk}1:vd{v};}}",
+    pk.encode_utf16().count()
+  ))
+}
+
+/// What the fake answers to a request: `Ok(indices returned unprocessed)` or an error.
+type Script = dyn Fn(usize, &[Value]) -> Result<Vec<usize>, CoreError> + Send + Sync;
+/// Rewrites the key an unprocessed entry is returned with (the service may print numbers its own way).
+type Reprint = Option<Box<dyn Fn(&str) -> String + Send + Sync>>;
 
 struct Fake {
-  store: Mutex<HashMap<String, Item>>,
+  store: Mutex<HashMap<String, Value>>,
   requests: AtomicUsize,
   in_flight: AtomicUsize,
   max_in_flight: AtomicUsize,
   sizes: Mutex<Vec<usize>>,
   script: Box<Script>,
+  reprint: Reprint,
+  schema: KeySchema,
   latency: Duration,
 }
 
 impl Fake {
   fn new(
-    script: impl Fn(usize, &[WriteRequest]) -> Result<Vec<usize>, CoreError> + Send + Sync + 'static,
+    script: impl Fn(usize, &[Value]) -> Result<Vec<usize>, CoreError> + Send + Sync + 'static,
+  ) -> Arc<Self> {
+    Self::with(schema_s(), None, script)
+  }
+  fn with(
+    schema: KeySchema,
+    reprint: Reprint,
+    script: impl Fn(usize, &[Value]) -> Result<Vec<usize>, CoreError> + Send + Sync + 'static,
   ) -> Arc<Self> {
     Arc::new(Fake {
       store: Mutex::new(HashMap::new()),
@@ -48,15 +62,35 @@ impl Fake {
       max_in_flight: AtomicUsize::new(0),
       sizes: Mutex::new(Vec::new()),
       script: Box::new(script),
+      reprint,
+      schema,
       latency: Duration::from_millis(10),
     })
   }
 }
 
-fn pk_of(i: &Item) -> String {
-  match i.get("pk") {
-    Some(AttributeValue::S(s)) => s.clone(),
-    _ => "?".into(),
+/// The entry's item or key, and its pk as text.
+fn entry_item(e: &Value) -> (&Value, String) {
+  let item = e
+    .get("PutRequest")
+    .map(|p| &p["Item"])
+    .or_else(|| e.get("DeleteRequest").map(|d| &d["Key"]))
+    .unwrap();
+  let pk = &item["pk"];
+  let text = pk
+    .get("S")
+    .or_else(|| pk.get("N"))
+    .and_then(Value::as_str)
+    .unwrap()
+    .to_string();
+  (item, text)
+}
+
+fn to_av(v: &Value) -> AttributeValue {
+  if let Some(s) = v.get("S") {
+    AttributeValue::S(s.as_str().unwrap().into())
+  } else {
+    AttributeValue::N(v["N"].as_str().unwrap().into())
   }
 }
 
@@ -65,51 +99,72 @@ struct FakeTransport(Arc<Fake>);
 impl Transport for FakeTransport {
   fn batch_write(
     &self,
-    _table: String,
-    requests: Vec<WriteRequest>,
-  ) -> BoxFuture<Result<BatchResponse, CoreError>> {
+    table: &str,
+    body: Vec<u8>,
+  ) -> BoxFuture<'static, Result<BatchReply, CoreError>> {
     let f = self.0.clone();
-    Box::pin(async move {
+    let table = table.to_string();
+    async move {
+      let body: Value = serde_json::from_slice(&body).expect("the engine writes valid JSON");
+      assert_eq!(body["ReturnConsumedCapacity"], "TOTAL");
+      let entries = body["RequestItems"][&table].as_array().unwrap().clone();
       let n = f.requests.fetch_add(1, Ordering::SeqCst);
       let now = f.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
       f.max_in_flight.fetch_max(now, Ordering::SeqCst);
-      f.sizes.lock().unwrap().push(requests.len());
+      f.sizes.lock().unwrap().push(entries.len());
       // DynamoDB rejects two operations on one key in a request.
       let mut keys = HashSet::new();
-      for r in &requests {
-        let k = r
-          .put_request()
-          .map(|p| pk_of(p.item()))
-          .or_else(|| r.delete_request().map(|d| pk_of(d.key())))
-          .unwrap();
-        assert!(keys.insert(k), "duplicate key in one request");
+      for e in &entries {
+        assert!(keys.insert(entry_item(e).1), "duplicate key in one request");
       }
       tokio::time::sleep(f.latency).await;
       f.in_flight.fetch_sub(1, Ordering::SeqCst);
-      let unprocessed = (f.script)(n, &requests)?;
+      let unprocessed = (f.script)(n, &entries)?;
       let mut store = f.store.lock().unwrap();
-      let mut out = Vec::new();
-      for (i, r) in requests.into_iter().enumerate() {
+      let mut reply = BatchReply {
+        consumed_wcu: entries
+          .iter()
+          .map(|e| e.to_string().len().div_ceil(1024).max(1) as f64)
+          .sum(),
+        request_id: Some(format!("req-{n}")),
+        ..Default::default()
+      };
+      for (i, e) in entries.iter().enumerate() {
+        let (item, pk) = entry_item(e);
         if unprocessed.contains(&i) {
-          out.push(r);
+          let mut attrs = AvMap::new();
+          for (attr, _, _) in f.schema.attrs() {
+            let mut av = to_av(&item[&attr.name]);
+            if let (AttributeValue::N(n), Some(r)) = (&av, &f.reprint) {
+              av = AttributeValue::N(r(n));
+            }
+            attrs.insert(attr.name.clone(), av);
+          }
+          let kind = if e.get("PutRequest").is_some() {
+            OpKind::Put
+          } else {
+            OpKind::Delete
+          };
+          reply.unprocessed.push(Returned {
+            kind: Some(kind),
+            attrs,
+          });
           continue;
         }
-        if let Some(p) = r.put_request() {
-          store.insert(pk_of(p.item()), p.item().clone());
-        } else if let Some(d) = r.delete_request() {
-          store.remove(&pk_of(d.key()));
+        if e.get("PutRequest").is_some() {
+          store.insert(pk, item.clone());
+        } else {
+          store.remove(&pk);
         }
       }
-      Ok(BatchResponse {
-        consumed_wcu: 1.0,
-        unprocessed: out,
-        request_id: Some(format!("req-{n}")),
-      })
-    })
+      Ok(reply)
+    }
+    .boxed()
   }
 
-  fn key_schema(&self, _table: String) -> BoxFuture<Result<KeySchema, CoreError>> {
-    Box::pin(async { Ok(schema()) })
+  fn key_schema(&self, _table: &str) -> BoxFuture<'static, Result<Arc<KeySchema>, CoreError>> {
+    let s = self.0.schema.clone();
+    async move { Ok(Arc::new(s)) }.boxed()
   }
 }
 
@@ -120,13 +175,23 @@ impl Jitter for FixedJitter {
   }
 }
 
+fn hooks() -> Hooks {
+  Hooks {
+    meter: Meter {
+      client: Arc::new(SharedTotals::default()),
+      observers: Vec::new(),
+    },
+    limiter: None,
+  }
+}
+
 fn engine(fake: &Arc<Fake>, cfg: impl FnOnce(&mut WriterConfig)) -> Engine {
   let mut c = WriterConfig::new("t");
   cfg(&mut c);
-  engine_over(Arc::new(FakeTransport(fake.clone())), c)
+  engine_over(Arc::new(FakeTransport(fake.clone())), c, hooks())
 }
 
-fn engine_over(transport: Arc<dyn Transport>, c: WriterConfig) -> Engine {
+fn engine_over(transport: Arc<dyn Transport>, c: WriterConfig, hooks: Hooks) -> Engine {
   Engine::new(
     c,
     transport,
@@ -134,11 +199,7 @@ fn engine_over(transport: Arc<dyn Transport>, c: WriterConfig) -> Engine {
     Arc::new(|f| {
       tokio::spawn(f);
     }),
-    Hooks {
-      observer: None,
-      client_totals: None,
-      limiter: None,
-    },
+    hooks,
   )
 }
 
@@ -146,13 +207,26 @@ async fn flush(e: &Engine) -> FlushResult {
   e.flush().await.expect("flush resolves")
 }
 
+fn put(e: &Engine, id: u64, pk: &str, v: i64) {
+  submit(e, id, OpKind::Put, item(pk, v));
+}
+
+/// Submits and, if the operation waits for the schema, lets it be judged in the background.
+fn submit(e: &Engine, id: u64, kind: OpKind, it: Result<Encoded, CoreError>) {
+  if let Ok(Accepted::AfterSchema(rx)) = e.submit(id, kind, it) {
+    tokio::spawn(rx);
+  }
+}
+
 #[tokio::test(start_paused = true)]
 async fn streams_full_batches_with_several_in_flight() {
   let fake = Fake::new(|_, _| Ok(vec![]));
-  let e = engine(&fake, |c| c.max_in_flight = 4);
+  let e = engine(&fake, |c| {
+    c.max_in_flight = 4;
+    c.key_schema = Some(schema_s());
+  });
   for i in 0..1000 {
-    e.push(i as f64, OpKind::Put, item(&format!("k{i}"), i), 20)
-      .unwrap();
+    put(&e, i, &format!("k{i}"), i as i64);
   }
   // Requests leave before any flush.
   tokio::time::sleep(Duration::from_millis(5)).await;
@@ -164,6 +238,7 @@ async fn streams_full_batches_with_several_in_flight() {
   assert_eq!(fake.max_in_flight.load(Ordering::SeqCst), 4);
   assert!(fake.sizes.lock().unwrap().iter().all(|&n| n <= 25));
   assert_eq!(r.totals.requests, 40);
+  assert_eq!(r.totals.retries, 0);
   assert_eq!(e.take_done().len(), 1000);
 }
 
@@ -177,8 +252,78 @@ async fn flush_on_an_empty_writer_resolves() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn unprocessed_items_are_retried_until_written() {
-  // Every first attempt of the first 3 requests comes back entirely unprocessed.
+async fn operations_wait_for_the_schema_and_a_bad_key_is_refused_then() {
+  let fake = Fake::new(|_, _| Ok(vec![]));
+  let e = engine(&fake, |_| {});
+  let good = e.submit(1, OpKind::Put, item("a", 1)).unwrap();
+  let bad = e.submit(2, OpKind::Put, enc("{2:pkd5;}")).unwrap();
+  let (Accepted::AfterSchema(good), Accepted::AfterSchema(bad)) = (good, bad) else {
+    panic!("the schema is read first")
+  };
+  assert!(good.await.unwrap().is_ok());
+  let err = bad.await.unwrap().unwrap_err();
+  assert_eq!(err.code, error::INVALID_ITEM);
+  assert_eq!(
+    err.message,
+    "item.pk: key attribute must be of type S, got N"
+  );
+  // Once known, a bad key is refused by submit itself.
+  let err = e.submit(3, OpKind::Put, enc("{1:xT}")).unwrap_err().error;
+  assert_eq!(err.path.as_deref(), Some("item.pk"));
+  let r = flush(&e).await;
+  assert_eq!(r.totals.puts_written, 1);
+  assert_eq!(r.totals.failed, 2);
+  assert_eq!(
+    r.failures.iter().map(|f| f.id).collect::<Vec<_>>(),
+    vec![2, 3]
+  );
+  assert!(r
+    .failures
+    .iter()
+    .all(|f| f.reason == error::INVALID_ITEM && f.attempts == 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_schema_fails_what_waited_with_advice_that_matches_the_cause() {
+  struct NoSchema;
+  impl Transport for NoSchema {
+    fn batch_write(
+      &self,
+      _: &str,
+      _: Vec<u8>,
+    ) -> BoxFuture<'static, Result<BatchReply, CoreError>> {
+      unreachable!("nothing is sent without a schema")
+    }
+    fn key_schema(&self, _: &str) -> BoxFuture<'static, Result<Arc<KeySchema>, CoreError>> {
+      async { Err(CoreError::new("AccessDeniedException", "not authorized")) }.boxed()
+    }
+  }
+  let e = engine_over(Arc::new(NoSchema), WriterConfig::new("t"), hooks());
+  let Accepted::AfterSchema(rx) = e.submit(1, OpKind::Put, item("a", 1)).unwrap() else {
+    panic!()
+  };
+  let err = rx.await.unwrap().unwrap_err();
+  assert_eq!(err.code, error::KEY_SCHEMA_UNAVAILABLE);
+  assert!(
+    err.message.contains("pass the keySchema option"),
+    "{}",
+    err.message
+  );
+  assert_eq!(err.cause.unwrap().code, "AccessDeniedException");
+  assert_eq!(
+    e.submit(2, OpKind::Put, item("b", 1))
+      .unwrap_err()
+      .error
+      .code,
+    error::KEY_SCHEMA_UNAVAILABLE
+  );
+  let r = flush(&e).await;
+  assert_eq!(r.failures.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unprocessed_items_are_retried_and_each_re_send_counts_once() {
+  // The first 3 requests come back entirely unprocessed.
   let fake = Fake::new(|n, reqs| {
     Ok(if n < 3 {
       (0..reqs.len()).collect()
@@ -188,16 +333,101 @@ async fn unprocessed_items_are_retried_until_written() {
   });
   let e = engine(&fake, |c| c.max_in_flight = 1);
   for i in 0..75 {
-    e.push(i as f64, OpKind::Put, item(&format!("k{i}"), i), 20)
-      .unwrap();
+    put(&e, i, &format!("k{i}"), i as i64);
   }
   let r = flush(&e).await;
   assert!(r.failures.is_empty(), "{:?}", r.failures);
   assert_eq!(r.totals.puts_written, 75);
-  // every item came back at least once (some twice, when a retry shared an unprocessed request)
-  assert!(r.totals.retries >= 75, "{}", r.totals.retries);
+  assert_eq!(
+    r.totals.retries, 75,
+    "each of the 75 entries returned once was re-sent once"
+  );
   assert_eq!(r.totals.unprocessed_rounds, 3);
   assert_eq!(fake.store.lock().unwrap().len(), 75);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unprocessed_entry_printed_otherwise_is_matched_by_value() {
+  // Keys are numbers; the service returns them as "7.0" and "1E+2".
+  let schema = KeySchema::new(KeyAttr::new("pk", KeyType::N), None);
+  let reprint: Box<dyn Fn(&str) -> String + Send + Sync> = Box::new(|n: &str| match n {
+    "100" => "1E+2".to_string(),
+    n => format!("{n}.0"),
+  });
+  let fake = Fake::with(schema.clone(), Some(reprint), |n, reqs| {
+    Ok(if n == 0 {
+      (0..reqs.len()).collect()
+    } else {
+      vec![]
+    })
+  });
+  let e = engine(&fake, |c| c.key_schema = Some(schema));
+  submit(&e, 1, OpKind::Put, enc("{2:pkd7;}"));
+  submit(&e, 2, OpKind::Put, enc("{2:pkd100;}"));
+  let r = flush(&e).await;
+  assert_eq!(r.totals.puts_written, 2);
+  assert_eq!(r.totals.retries, 2);
+  let store = fake.store.lock().unwrap();
+  assert!(
+    store.contains_key("7") && store.contains_key("100"),
+    "both really written: {store:?}"
+  );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_response_that_matches_nothing_never_counts_as_written() {
+  struct Liar(Arc<Fake>, AtomicUsize);
+  impl Transport for Liar {
+    fn batch_write(
+      &self,
+      t: &str,
+      body: Vec<u8>,
+    ) -> BoxFuture<'static, Result<BatchReply, CoreError>> {
+      let first = self.1.fetch_add(1, Ordering::SeqCst) == 0;
+      let inner = FakeTransport(self.0.clone()).batch_write(t, body);
+      async move {
+        let mut r = inner.await?;
+        if first {
+          // An entry for a key that was not sent.
+          let attrs = AvMap::from([("pk".to_string(), AttributeValue::S("stranger".into()))]);
+          r.unprocessed.push(Returned {
+            kind: Some(OpKind::Put),
+            attrs,
+          });
+        }
+        Ok(r)
+      }
+      .boxed()
+    }
+    fn key_schema(&self, t: &str) -> BoxFuture<'static, Result<Arc<KeySchema>, CoreError>> {
+      FakeTransport(self.0.clone()).key_schema(t)
+    }
+  }
+  // The fake leaves everything of the first request unwritten, yet only the stranger comes back.
+  let fake = Fake::new(|_, _| Ok(vec![]));
+  let seen = Arc::new(Mutex::new(Vec::new()));
+  let s2 = seen.clone();
+  let mut h = hooks();
+  h.meter.observers.push(Arc::new(move |r: &RequestRecord| {
+    s2.lock().unwrap().push(r.clone())
+  }));
+  let e = engine_over(
+    Arc::new(Liar(fake.clone(), AtomicUsize::new(0))),
+    WriterConfig::new("t"),
+    h,
+  );
+  for i in 0..3 {
+    put(&e, i, &format!("k{i}"), 1);
+  }
+  let r = flush(&e).await;
+  assert_eq!(r.totals.puts_written, 3);
+  assert_eq!(
+    r.totals.retries, 3,
+    "every operation of the unreconciled request was sent again"
+  );
+  assert_eq!(fake.requests.load(Ordering::SeqCst), 2);
+  let seen = seen.lock().unwrap();
+  assert_eq!(seen[0].error_code.as_deref(), Some(UNRECONCILED));
 }
 
 #[tokio::test(start_paused = true)]
@@ -207,7 +437,7 @@ async fn exhausted_retries_report_each_item_once() {
       reqs
         .iter()
         .enumerate()
-        .filter(|(_, r)| pk_of(r.put_request().unwrap().item()).ends_with('7'))
+        .filter(|(_, r)| entry_item(r).1.ends_with('7'))
         .map(|(i, _)| i)
         .collect(),
     )
@@ -215,15 +445,15 @@ async fn exhausted_retries_report_each_item_once() {
   let e = engine(&fake, |c| {
     c.retry.max_retries = 2;
     c.retry.base_delay = Duration::from_millis(100);
+    c.key_schema = Some(schema_s());
   });
   let start = Instant::now();
   for i in 0..30 {
-    e.push(i as f64, OpKind::Put, item(&format!("k{i}"), i), 20)
-      .unwrap();
+    put(&e, i, &format!("k{i}"), i as i64);
   }
   let r = flush(&e).await;
-  let ids: Vec<f64> = r.failures.iter().map(|f| f.id).collect();
-  assert_eq!(ids, vec![7.0, 17.0, 27.0]);
+  let ids: Vec<u64> = r.failures.iter().map(|f| f.id).collect();
+  assert_eq!(ids, vec![7, 17, 27]);
   for f in &r.failures {
     assert_eq!(f.reason, error::UNPROCESSED_AFTER_RETRIES);
     assert_eq!(f.attempts, 3);
@@ -235,13 +465,55 @@ async fn exhausted_retries_report_each_item_once() {
   }
   assert_eq!(r.totals.puts_written, 27);
   assert_eq!(r.totals.failed, 3);
+  assert_eq!(r.totals.retries, 6);
   // Backoff with jitter fixed at 1.0: 100 ms then 200 ms, plus three 10 ms round trips.
   let waited = start.elapsed();
   assert!(waited >= Duration::from_millis(330), "{waited:?}");
   assert!(waited < Duration::from_millis(400), "{waited:?}");
-  // A second flush reports nothing again.
+  // A later flush reports nothing again.
   let r2 = flush(&e).await;
   assert!(r2.failures.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn overlapping_flushes_each_report_what_they_cover() {
+  let fake = Fake::new(|_, reqs| {
+    Ok(
+      reqs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| entry_item(r).1 == "bad")
+        .map(|(i, _)| i)
+        .collect(),
+    )
+  });
+  let e = engine(&fake, |c| {
+    c.retry.max_retries = 0;
+    c.key_schema = Some(schema_s());
+  });
+  put(&e, 1, "bad", 1);
+  put(&e, 2, "good", 1);
+  let a = e.flush(); // covers 1 and 2
+  let b = e.flush(); // covers 1 and 2 too: both were accepted before it
+  put(&e, 3, "later", 1);
+  let c = e.flush(); // covers 3 only? no: 1 and 2 were not reported by a flush resolved before it was called
+  let (a, b, c) = (a.await.unwrap(), b.await.unwrap(), c.await.unwrap());
+  for r in [&a, &b, &c] {
+    assert_eq!(r.failures.iter().map(|f| f.id).collect::<Vec<_>>(), vec![1]);
+  }
+  assert!(a.forgotten.is_empty() && b.forgotten.is_empty());
+  assert_eq!(
+    c.forgotten,
+    vec![1],
+    "forgotten once no flush can report it again"
+  );
+  assert_eq!((a.totals.puts_written, a.totals.failed), (1, 1));
+  assert_eq!(c.totals.puts_written, 2);
+  // A flush called after those resolved covers only what came since.
+  put(&e, 4, "x", 1);
+  let d = flush(&e).await;
+  assert!(d.failures.is_empty());
+  assert_eq!((d.totals.puts_written, d.totals.failed), (1, 0));
 }
 
 #[tokio::test(start_paused = true)]
@@ -258,21 +530,21 @@ async fn throttled_requests_are_retried_or_reported() {
   });
   let e = engine(&fake, |c| c.max_in_flight = 1);
   for i in 0..50 {
-    e.push(i as f64, OpKind::Put, item(&format!("k{i}"), i), 20)
-      .unwrap();
+    put(&e, i, &format!("k{i}"), i as i64);
   }
   let r = flush(&e).await;
   assert!(r.failures.is_empty());
   assert_eq!(r.totals.puts_written, 50);
-  assert!(r.totals.throttles >= 2);
+  assert_eq!(r.totals.throttles, 2);
+  assert_eq!(r.totals.errors, 2);
+  assert_eq!(r.totals.retries, 50);
 
   let fake = Fake::new(|_, _| {
     Err(CoreError::new("InternalServerError", "boom").with_retry(Retry::Transient))
   });
   let e = engine(&fake, |c| c.retry.max_retries = 0);
   for i in 0..10 {
-    e.push(i as f64, OpKind::Put, item(&format!("k{i}"), i), 20)
-      .unwrap();
+    put(&e, i, &format!("k{i}"), i as i64);
   }
   let r = flush(&e).await;
   assert_eq!(r.failures.len(), 10);
@@ -280,15 +552,13 @@ async fn throttled_requests_are_retried_or_reported() {
     .failures
     .iter()
     .all(|f| f.reason == error::SERVER_ERROR && f.attempts == 1));
+  assert_eq!(r.totals.retries, 0);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_poison_item_is_isolated_by_splitting() {
   let fake = Fake::new(|_, reqs| {
-    let poisoned = reqs
-      .iter()
-      .any(|r| pk_of(r.put_request().unwrap().item()) == "poison");
-    if poisoned {
+    if reqs.iter().any(|r| entry_item(r).1 == "poison") {
       Err(
         CoreError::new("ValidationException", "Type mismatch for key")
           .with_retry(Retry::Validation),
@@ -299,21 +569,20 @@ async fn a_poison_item_is_isolated_by_splitting() {
   });
   let e = engine(&fake, |_| {});
   for i in 0..24 {
-    e.push(i as f64, OpKind::Put, item(&format!("k{i}"), i), 20)
-      .unwrap();
+    put(&e, i, &format!("k{i}"), i as i64);
   }
-  e.push(24.0, OpKind::Put, item("poison", 0), 20).unwrap();
+  put(&e, 24, "poison", 0);
   let r = flush(&e).await;
   assert_eq!(r.totals.puts_written, 24);
   assert_eq!(r.failures.len(), 1);
-  assert_eq!(r.failures[0].id, 24.0);
+  assert_eq!(r.failures[0].id, 24);
   assert_eq!(r.failures[0].reason, "ValidationException");
   assert_eq!(r.failures[0].message, "Type mismatch for key");
 }
 
 #[tokio::test(start_paused = true)]
 async fn per_key_order_survives_retries_and_concurrency() {
-  // Unprocessed at random-ish positions: every third request returns its first entry unprocessed.
+  // Every third request returns its first entry unprocessed.
   let fake = Fake::new(|n, reqs| {
     Ok(if n % 3 == 0 && !reqs.is_empty() {
       vec![0]
@@ -329,10 +598,10 @@ async fn per_key_order_survives_retries_and_concurrency() {
   for i in 0..400i64 {
     let k = format!("hot{}", i % 4);
     if i % 7 == 3 {
-      e.push(i as f64, OpKind::Delete, item(&k, 0), 10).unwrap();
+      submit(&e, i as u64, OpKind::Delete, item(&k, 0));
       expected.insert(k, None);
     } else {
-      e.push(i as f64, OpKind::Put, item(&k, i), 10).unwrap();
+      put(&e, i as u64, &k, i);
       expected.insert(k, Some(i));
     }
   }
@@ -340,12 +609,27 @@ async fn per_key_order_survives_retries_and_concurrency() {
   assert!(r.failures.is_empty());
   let store = fake.store.lock().unwrap();
   for (k, v) in expected {
-    let got = store.get(&k).map(|i| match &i["v"] {
-      AttributeValue::N(n) => n.parse::<i64>().unwrap(),
-      _ => -1,
-    });
+    let got = store
+      .get(&k)
+      .map(|i| i["v"]["N"].as_str().unwrap().parse::<i64>().unwrap());
     assert_eq!(got, v, "key {k}");
   }
+}
+
+#[tokio::test(start_paused = true)]
+async fn deletes_send_the_key_alone() {
+  let fake = Fake::new(|_, reqs| {
+    for r in reqs {
+      if let Some(d) = r.get("DeleteRequest") {
+        assert_eq!(d["Key"], serde_json::json!({"pk": {"S": "a"}}));
+      }
+    }
+    Ok(vec![])
+  });
+  let e = engine(&fake, |c| c.key_schema = Some(schema_s()));
+  submit(&e, 1, OpKind::Delete, item("a", 5));
+  let r = flush(&e).await;
+  assert_eq!(r.totals.deletes_written, 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -354,12 +638,15 @@ async fn backpressure_waits_for_room_then_resumes() {
   let e = engine(&fake, |c| {
     c.high_water_mark = 10;
     c.max_in_flight = 1;
+    c.key_schema = Some(schema_s());
   });
   let mut full = false;
   for i in 0..10 {
-    full = e
-      .push(i as f64, OpKind::Put, item(&format!("k{i}"), i), 20)
-      .unwrap();
+    full = matches!(
+      e.submit(i, OpKind::Put, item(&format!("k{i}"), i as i64))
+        .unwrap(),
+      Accepted::Now { full: true }
+    );
   }
   assert!(full, "the tenth unfinished item fills the writer");
   // A partial batch leaves because someone waits for room.
@@ -374,8 +661,7 @@ async fn abort_reports_every_unwritten_item() {
   let fake = Fake::new(|_, reqs| Ok((0..reqs.len()).collect()));
   let e = engine(&fake, |c| c.retry.base_delay = Duration::from_secs(1));
   for i in 0..60 {
-    e.push(i as f64, OpKind::Put, item(&format!("k{i}"), i), 20)
-      .unwrap();
+    put(&e, i, &format!("k{i}"), i as i64);
   }
   let rx = e.flush();
   tokio::time::sleep(Duration::from_millis(50)).await;
@@ -383,55 +669,76 @@ async fn abort_reports_every_unwritten_item() {
   let r = rx.await.unwrap();
   assert_eq!(r.failures.len(), 60);
   assert!(r.failures.iter().all(|f| f.reason == error::ABORTED));
-  assert!(e.push(99.0, OpKind::Put, item("late", 1), 20).is_err());
+  let r = e.submit(99, OpKind::Put, item("late", 1)).unwrap_err();
+  assert_eq!((r.error.code.as_str(), r.recorded), (error::ABORTED, false));
 }
 
 #[tokio::test(start_paused = true)]
-async fn invalid_keys_fail_alone_once_the_schema_is_known() {
+async fn close_refuses_later_operations() {
   let fake = Fake::new(|_, _| Ok(vec![]));
   let e = engine(&fake, |_| {});
-  e.push(1.0, OpKind::Put, item("good", 1), 20).unwrap();
-  let mut bad = Item::new();
-  bad.insert("pk".into(), AttributeValue::N("5".into()));
-  e.push(2.0, OpKind::Put, bad, 10).unwrap();
-  let r = flush(&e).await;
+  put(&e, 1, "a", 1);
+  let r = e.close().await.unwrap();
   assert_eq!(r.totals.puts_written, 1);
-  assert_eq!(r.failures.len(), 1);
-  assert_eq!(r.failures[0].reason, error::INVALID_ITEM);
+  let err = e.submit(2, OpKind::Put, item("b", 1)).unwrap_err();
   assert_eq!(
-    r.failures[0].message,
-    "item.pk: key attribute must be of type S, got N"
+    (err.error.code.as_str(), err.recorded),
+    (error::WRITER_CLOSED, false)
   );
 }
 
 #[tokio::test(start_paused = true)]
-async fn describe_table_is_retried_on_transient_errors() {
-  struct Flaky(Arc<Fake>, AtomicUsize);
-  impl Transport for Flaky {
-    fn batch_write(
-      &self,
-      t: String,
-      r: Vec<WriteRequest>,
-    ) -> BoxFuture<Result<BatchResponse, CoreError>> {
-      FakeTransport(self.0.clone()).batch_write(t, r)
-    }
-    fn key_schema(&self, _t: String) -> BoxFuture<Result<KeySchema, CoreError>> {
-      let n = self.1.fetch_add(1, Ordering::SeqCst);
-      Box::pin(async move {
-        if n < 2 {
-          Err(CoreError::new("ThrottlingException", "slow down").with_retry(Retry::Throttle))
-        } else {
-          Ok(schema())
-        }
-      })
-    }
-  }
+async fn a_shard_writes_only_its_keys() {
   let fake = Fake::new(|_, _| Ok(vec![]));
-  let flaky = Arc::new(Flaky(fake.clone(), AtomicUsize::new(0)));
-  let e = engine_over(flaky.clone(), WriterConfig::new("t"));
-  e.push(1.0, OpKind::Put, item("a", 1), 10).unwrap();
+  let mut written = 0;
+  for index in 0..3 {
+    let e = engine(&fake, |c| {
+      c.shard = Some((index, 3));
+      c.key_schema = Some(schema_s());
+    });
+    for i in 0..300 {
+      put(&e, i, &format!("k{}", i % 100), i as i64);
+    }
+    let r = flush(&e).await;
+    assert_eq!(r.totals.puts_written + r.totals.skipped, 300);
+    assert!(r.totals.skipped > 0);
+    written += r.totals.puts_written;
+  }
+  assert_eq!(written, 300, "every operation written by exactly one shard");
+  assert_eq!(fake.store.lock().unwrap().len(), 100);
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_carry_no_more_units_than_the_bucket_holds() {
+  let fake = Fake::new(|_, _| Ok(vec![]));
+  let limiter = Arc::new(RateLimiter::fixed(10.0, Some(10.0)).unwrap());
+  let mut h = hooks();
+  h.limiter = Some(limiter);
+  let mut c = WriterConfig::new("t");
+  c.key_schema = Some(schema_s());
+  let e = engine_over(Arc::new(FakeTransport(fake.clone())), c, h);
+  // 25 items of about 4 KB: 4 WCU each, so at most two per request.
+  let big = "x".repeat(3500);
+  for i in 0..25 {
+    submit(
+      &e,
+      i,
+      OpKind::Put,
+      enc(&format!("{{2:pks3:k{:02}1:as3500:{big}}}", i)),
+    );
+  }
+  let start = Instant::now();
   let r = flush(&e).await;
-  assert!(r.failures.is_empty(), "{:?}", r.failures);
-  assert_eq!(r.totals.puts_written, 1);
-  assert_eq!(flaky.1.load(Ordering::SeqCst), 3);
+  assert_eq!(r.totals.puts_written, 25);
+  assert!(
+    fake.sizes.lock().unwrap().iter().all(|&n| n <= 2),
+    "{:?}",
+    fake.sizes.lock().unwrap()
+  );
+  // 100 WCU at 10/s after a 10 WCU burst: 9 s at least.
+  assert!(
+    start.elapsed() >= Duration::from_secs(9),
+    "{:?}",
+    start.elapsed()
+  );
 }

@@ -1,26 +1,24 @@
-//! `NativeClient`: the DynamoDB client behind `DynamoDBClient`.
+//! `NativeClient`: the DynamoDB client behind `DynamoDBClient`. Converts arguments and delegates to
+//! `dynamo.rs`; options are judged by `config.rs`.
 
-use super::convert::{self, decode, encode, invalid, to_napi, RecordCallback, TotalsJs, WireItem};
-use super::rate::NativeRate;
-use crate::dynamo::{ClientOptions, Condition, Dynamo, OpMetrics, TableInfo};
-use crate::error::INVALID_ARGUMENT;
-use crate::marshal::{self, KeyAttr, KeySchema, KeyType};
+use super::convert::{self, encode, ok_or_throw, promise, read_item, ClientMetricsJs, ReadItemJs};
+use super::credentials::{JsProvider, ProviderFn};
+use super::options::{string_arg, value_of, JsOptions};
+use super::rate::rate_option;
+use super::raw::{Js, Type, V};
+use crate::config::{self, Options, Value, CLIENT_OPTIONS};
+use crate::dynamo::{Creds, Dynamo, OpMetrics, TableInfo};
+use crate::error::CoreError;
+use crate::item::{self, Encoded};
+use crate::key::KeyAttr;
+use crate::metrics::Meter;
+use crate::request::{Condition, OpKind};
+use crate::retry::default_jitter;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use napi::bindgen_prelude::*;
+use napi::JsValue;
 use napi_derive::napi;
-use std::sync::Arc;
-
-#[napi(object)]
-pub struct NativeClientOptions {
-  pub region: Option<String>,
-  pub endpoint: Option<String>,
-  pub access_key_id: Option<String>,
-  pub secret_access_key: Option<String>,
-  pub session_token: Option<String>,
-  pub profile: Option<String>,
-  pub max_attempts: Option<u32>,
-  pub connect_timeout_ms: Option<f64>,
-  pub request_timeout_ms: Option<f64>,
-}
+use std::sync::{Arc, Mutex};
 
 #[napi(object)]
 pub struct OpMetricsJs {
@@ -48,23 +46,10 @@ impl From<OpMetrics> for OpMetricsJs {
 }
 
 #[napi(object)]
-pub struct GetOutcome {
-  pub item: Option<WireItem>,
-  pub metrics: OpMetricsJs,
-}
-
-#[napi(object)]
 pub struct KeyAttrJs {
   pub name: String,
-  /// Absent when a key is given by name only (any key type is then accepted).
   #[napi(ts_type = "'S' | 'N' | 'B'")]
-  pub r#type: Option<String>,
-}
-
-#[napi(object)]
-pub struct KeySchemaJs {
-  pub partition_key: KeyAttrJs,
-  pub sort_key: Option<KeyAttrJs>,
+  pub r#type: String,
 }
 
 #[napi(object)]
@@ -80,7 +65,7 @@ pub struct TableInfoJs {
 fn attr_js(a: &KeyAttr) -> KeyAttrJs {
   KeyAttrJs {
     name: a.name.clone(),
-    r#type: Some(a.ty.as_str().to_string()),
+    r#type: a.ty.as_str().to_string(),
   }
 }
 
@@ -97,278 +82,384 @@ impl From<TableInfo> for TableInfoJs {
   }
 }
 
-pub fn key_schema_from_js(s: &KeySchemaJs) -> Result<KeySchema> {
-  let attr = |a: &KeyAttrJs, what: &str| -> Result<KeyAttr> {
-    if a.name.is_empty() {
-      return Err(invalid(
-        INVALID_ARGUMENT,
-        format!("{what}.name must be a non-empty string"),
-      ));
+/// `credentials`: `{ accessKeyId, secretAccessKey, sessionToken? }` or an async provider function.
+fn credentials(opts: &JsOptions) -> std::result::Result<Option<Creds>, CoreError> {
+  let Some(v) = opts.raw("credentials")? else {
+    return Ok(None);
+  };
+  let js = opts.js;
+  let rule = "{ accessKeyId: string, secretAccessKey: string, sessionToken?: string } or an async function returning them";
+  let shape = || {
+    CoreError::invalid_argument(
+      "credentials must be { accessKeyId: string, secretAccessKey: string, sessionToken?: string }",
+    )
+  };
+  match js.type_of(v).map_err(super::options::internal)? {
+    Type::Function => {
+      let f: ProviderFn =
+        unsafe { ProviderFn::from_napi_value(js.env, v) }.map_err(super::options::internal)?;
+      Ok(Some(Creds::Provider(SharedCredentialsProvider::new(
+        JsProvider(Arc::new(f)),
+      ))))
     }
-    let ty = match &a.r#type {
-      None => KeyType::Any,
-      Some(t) => KeyType::parse(t).ok_or_else(|| {
-        invalid(
-          INVALID_ARGUMENT,
-          format!("{what}.type must be 'S', 'N' or 'B', got {t:?}"),
-        )
-      })?,
-    };
-    Ok(KeyAttr {
-      name: a.name.clone(),
-      ty,
-    })
-  };
-  Ok(KeySchema {
-    partition: attr(&s.partition_key, "partitionKey")?,
-    sort: s
-      .sort_key
-      .as_ref()
-      .map(|k| attr(k, "sortKey"))
-      .transpose()?,
-  })
-}
-
-/// A condition for putItem/deleteItem; values come as an item wire.
-#[napi(object)]
-pub struct NativeCondition {
-  pub expression: Option<String>,
-  pub names: Option<std::collections::HashMap<String, String>>,
-  pub values_wire: Option<Utf16String>,
-  pub values_bins: Option<Vec<Buffer>>,
-}
-
-fn condition(c: Option<NativeCondition>) -> Result<Condition> {
-  let Some(c) = c else {
-    return Ok(Condition::default());
-  };
-  let values = match c.values_wire {
-    Some(w) => Some(decode(&w, c.values_bins, "expressionAttributeValues")?.0),
-    None => None,
-  };
-  Ok(Condition {
-    expression: c.expression,
-    names: c.names,
-    values,
-  })
+    Type::Object => {
+      let field = |name: &str| -> std::result::Result<Value, CoreError> {
+        value_of(js, js.get(v, name).map_err(super::options::internal)?)
+      };
+      let s = |name: &str, required: bool| -> std::result::Result<Option<String>, CoreError> {
+        match field(name)? {
+          Value::Str(s) if !s.is_empty() => Ok(Some(s)),
+          Value::Absent | Value::Null if !required => Ok(None),
+          other if !required => Err(config::invalid(
+            &format!("credentials.{name}"),
+            "a non-empty string",
+            &other,
+          )),
+          _ => Err(shape()),
+        }
+      };
+      Ok(Some(Creds::Static {
+        access_key_id: s("accessKeyId", true)?.unwrap_or_default(),
+        secret_access_key: s("secretAccessKey", true)?.unwrap_or_default(),
+        session_token: s("sessionToken", false)?,
+      }))
+    }
+    _ => {
+      let _ = rule;
+      Err(shape())
+    }
+  }
 }
 
 #[napi]
 pub struct NativeClient {
   pub(crate) dynamo: Arc<Dynamo>,
+  last_get: Arc<Mutex<Option<OpMetrics>>>,
+}
+
+fn table_arg(js: Js, v: V) -> std::result::Result<String, CoreError> {
+  let t = string_arg(js, v, "table")?;
+  config::check_table(&t)?;
+  Ok(t)
+}
+
+const WRITE_OPTIONS: &[&str] = &[
+  "conditionExpression",
+  "expressionAttributeNames",
+  "expressionAttributeValues",
+];
+
+impl NativeClient {
+  fn item(
+    &self,
+    wire: &[u16],
+    bins: &Option<Vec<Buffer>>,
+    root: &str,
+  ) -> std::result::Result<Encoded, CoreError> {
+    encode(wire, bins, root, self.dynamo.options().item_rules, true)
+  }
+
+  /// A condition's expression, names and values (the last two encoded by the codec), all judged here.
+  fn condition(
+    &self,
+    opts: &JsOptions,
+    names: Option<Utf16String>,
+    values: Option<Utf16String>,
+    values_bins: Option<Vec<Buffer>>,
+  ) -> std::result::Result<Condition, CoreError> {
+    let expression = match opts.raw("conditionExpression")? {
+      None => None,
+      Some(v) => match opts.js.type_of(v).map_err(super::options::internal)? {
+        Type::String => {
+          let units = opts.js.utf16(v).map_err(super::options::internal)?;
+          Some(item::strict_string(&units, "conditionExpression")?)
+        }
+        _ => {
+          return Err(config::invalid(
+            "conditionExpression",
+            "a string",
+            &opts.value("conditionExpression"),
+          ))
+        }
+      },
+    };
+    let names = names
+      .map(|w| item::string_map(&w, "expressionAttributeNames"))
+      .transpose()?;
+    let values = values
+      .map(|w| {
+        encode(
+          &w,
+          &values_bins,
+          "expressionAttributeValues",
+          self.dynamo.options().item_rules,
+          false,
+        )
+      })
+      .transpose()?
+      .map(|e| e.json);
+    Ok(Condition {
+      expression,
+      names,
+      values,
+    })
+  }
 }
 
 #[napi]
 impl NativeClient {
   /// Never blocks: the AWS configuration chain is loaded on the first request.
   #[napi(constructor)]
-  pub fn new(
-    options: NativeClientOptions,
-    rate: Option<&NativeRate>,
-    on_request: Option<RecordCallback>,
-  ) -> Result<Self> {
-    let credentials = match (options.access_key_id, options.secret_access_key) {
-      (Some(a), Some(s)) => Some((a, s, options.session_token)),
-      (None, None) => None,
-      _ => {
-        return Err(invalid(
-          INVALID_ARGUMENT,
-          "credentials need both accessKeyId and secretAccessKey".into(),
-        ))
-      }
-    };
-    let opts = ClientOptions {
-      region: options.region,
-      endpoint: options.endpoint,
-      credentials,
-      profile: options.profile,
-      max_attempts: options.max_attempts,
-      connect_timeout_ms: options.connect_timeout_ms.map(|v| v as u64),
-      request_timeout_ms: options.request_timeout_ms.map(|v| v as u64),
-    };
-    Ok(NativeClient {
-      dynamo: Arc::new(Dynamo::new(
-        opts,
-        rate.map(|r| r.limiter.clone()),
-        convert::observer(on_request),
-      )),
-    })
-  }
-
-  fn checked_item(
-    &self,
-    table: &str,
-    wire: &[u16],
-    bins: Option<Vec<Buffer>>,
-    root: &str,
-  ) -> Result<(marshal::Item, usize)> {
-    let (item, size) = decode(wire, bins, root)?;
-    if let Some(schema) = self.dynamo.cached_schema(table) {
-      marshal::check_key(&item, &schema, root)
-        .map_err(|m| invalid(crate::error::INVALID_ITEM, m))?;
-    }
-    Ok((item, size))
+  pub fn new(env: Env, options: Unknown) -> Result<Self> {
+    let r = (|| {
+      let opts = JsOptions::new(
+        Js::of(&env),
+        options.raw(),
+        "DynamoDBClient options",
+        CLIENT_OPTIONS,
+      )?;
+      let get = |n: &str| opts.value(n);
+      let mut o = config::client_options(&Options::new(&get))?;
+      super::options::check_logger(&opts)?;
+      o.credentials = credentials(&opts)?;
+      let limiter = rate_option(&opts)?;
+      let observer = convert::observer(&opts).map_err(super::options::internal)?;
+      let meter = Meter::default().with_observer(observer);
+      Ok(NativeClient {
+        dynamo: Arc::new(Dynamo::new(o, limiter, meter, default_jitter())),
+        last_get: Arc::new(Mutex::new(None)),
+      })
+    })();
+    ok_or_throw(&env, r)
   }
 
   #[napi(catch_unwind)]
+  #[allow(clippy::too_many_arguments)]
   pub fn put_item<'env>(
     &self,
     env: &'env Env,
-    table: String,
+    table: Unknown,
     wire: Utf16String,
     bins: Option<Vec<Buffer>>,
-    cond: Option<NativeCondition>,
+    options: Unknown,
+    names: Option<Utf16String>,
+    values: Option<Utf16String>,
+    values_bins: Option<Vec<Buffer>>,
   ) -> Result<PromiseRaw<'env, OpMetricsJs>> {
-    let (item, size) = self.checked_item(&table, &wire, bins, "item")?;
-    let cond = condition(cond)?;
+    let js = Js::of(env);
+    let prepared = (|| {
+      let table = table_arg(js, table.raw())?;
+      let opts = JsOptions::new(js, options.raw(), "putItem options", WRITE_OPTIONS)?;
+      let cond = self.condition(&opts, names, values, values_bins)?;
+      Ok((table, self.item(&wire, &bins, "item")?, cond))
+    })();
+    let (table, item, cond) = ok_or_throw(env, prepared)?;
     let dynamo = self.dynamo.clone();
-    env.spawn_future(async move {
-      check_schema(&dynamo, &table, &item, "item").await?;
+    promise(env, async move {
       dynamo
-        .put_item(&table, item, marshal::write_units(size), cond)
+        .write_item(OpKind::Put, &table, item, cond)
         .await
         .map(OpMetricsJs::from)
-        .map_err(to_napi)
     })
   }
 
   #[napi(catch_unwind)]
+  #[allow(clippy::too_many_arguments)]
   pub fn delete_item<'env>(
     &self,
     env: &'env Env,
-    table: String,
+    table: Unknown,
     wire: Utf16String,
     bins: Option<Vec<Buffer>>,
-    cond: Option<NativeCondition>,
+    options: Unknown,
+    names: Option<Utf16String>,
+    values: Option<Utf16String>,
+    values_bins: Option<Vec<Buffer>>,
   ) -> Result<PromiseRaw<'env, OpMetricsJs>> {
-    let (key, _) = self.checked_item(&table, &wire, bins, "key")?;
-    let cond = condition(cond)?;
+    let js = Js::of(env);
+    let prepared = (|| {
+      let table = table_arg(js, table.raw())?;
+      let opts = JsOptions::new(js, options.raw(), "deleteItem options", WRITE_OPTIONS)?;
+      let cond = self.condition(&opts, names, values, values_bins)?;
+      Ok((table, self.item(&wire, &bins, "key")?, cond))
+    })();
+    let (table, key, cond) = ok_or_throw(env, prepared)?;
     let dynamo = self.dynamo.clone();
-    env.spawn_future(async move {
-      let key = keyed(&dynamo, &table, key, "key").await?;
+    promise(env, async move {
       dynamo
-        .delete_item(&table, key, cond)
+        .write_item(OpKind::Delete, &table, key, cond)
         .await
         .map(OpMetricsJs::from)
-        .map_err(to_napi)
     })
   }
 
+  /// Resolves to the item's read wire, or undefined when there is no such item.
   #[napi(catch_unwind)]
   pub fn get_item<'env>(
     &self,
     env: &'env Env,
-    table: String,
+    table: Unknown,
     wire: Utf16String,
     bins: Option<Vec<Buffer>>,
-    consistent_read: Option<bool>,
-  ) -> Result<PromiseRaw<'env, GetOutcome>> {
-    let (key, _) = self.checked_item(&table, &wire, bins, "key")?;
+    options: Unknown,
+  ) -> Result<PromiseRaw<'env, Option<ReadItemJs>>> {
+    let js = Js::of(env);
+    let prepared = (|| {
+      let table = table_arg(js, table.raw())?;
+      let opts = JsOptions::new(js, options.raw(), "getItem options", &["consistentRead"])?;
+      let get = |n: &str| opts.value(n);
+      let consistent = Options::new(&get).bool("consistentRead")?.unwrap_or(false);
+      Ok((table, self.item(&wire, &bins, "key")?, consistent))
+    })();
+    let (table, key, consistent) = ok_or_throw(env, prepared)?;
     let dynamo = self.dynamo.clone();
-    env.spawn_future(async move {
-      let key = keyed(&dynamo, &table, key, "key").await?;
-      let (item, m) = dynamo
-        .get_item(&table, key, consistent_read.unwrap_or(false))
-        .await
-        .map_err(to_napi)?;
-      Ok(GetOutcome {
-        item: item.as_ref().map(encode),
-        metrics: m.into(),
-      })
+    let last = self.last_get.clone();
+    let rules = dynamo.options().read_rules;
+    promise(env, async move {
+      let (item, m) = dynamo.get_item(&table, key, consistent).await?;
+      *last.lock().unwrap() = Some(m);
+      Ok(item.map(|i| read_item(crate::read::encode(&i, rules))))
     })
+  }
+
+  /// The metrics of the most recent getItem that succeeded.
+  #[napi(getter)]
+  pub fn last_get_metrics(&self) -> Option<OpMetricsJs> {
+    self.last_get.lock().unwrap().clone().map(OpMetricsJs::from)
   }
 
   #[napi(catch_unwind)]
   pub fn create_table<'env>(
     &self,
     env: &'env Env,
-    table: String,
-    schema: KeySchemaJs,
+    table: Unknown,
+    options: Unknown,
   ) -> Result<PromiseRaw<'env, TableInfoJs>> {
-    let schema = key_schema_from_js(&schema)?;
+    let js = Js::of(env);
+    let prepared = (|| {
+      let table = table_arg(js, table.raw())?;
+      let opts = JsOptions::new(
+        js,
+        options.raw(),
+        "createTable options",
+        &["partitionKey", "sortKey"],
+      )?;
+      let attr = |name: &str| opts.raw(name)?.map(|v| opts.key_attr(v)).transpose();
+      let schema = config::key_schema("", attr("partitionKey")?, attr("sortKey")?, true)?;
+      Ok((table, schema))
+    })();
+    let (table, schema) = ok_or_throw(env, prepared)?;
     let dynamo = self.dynamo.clone();
-    env.spawn_future(async move {
+    promise(env, async move {
       dynamo
         .create_table(&table, &schema)
         .await
         .map(TableInfoJs::from)
-        .map_err(to_napi)
     })
   }
 
   #[napi(catch_unwind)]
-  pub fn delete_table<'env>(&self, env: &'env Env, table: String) -> Result<PromiseRaw<'env, ()>> {
+  pub fn delete_table<'env>(&self, env: &'env Env, table: Unknown) -> Result<PromiseRaw<'env, ()>> {
+    let table = ok_or_throw(env, table_arg(Js::of(env), table.raw()))?;
     let dynamo = self.dynamo.clone();
-    env.spawn_future(async move { dynamo.delete_table(&table).await.map_err(to_napi) })
+    promise(env, async move { dynamo.delete_table(&table).await })
   }
 
   #[napi(catch_unwind)]
   pub fn describe_table<'env>(
     &self,
     env: &'env Env,
-    table: String,
+    table: Unknown,
   ) -> Result<PromiseRaw<'env, TableInfoJs>> {
+    let table = ok_or_throw(env, table_arg(Js::of(env), table.raw()))?;
     let dynamo = self.dynamo.clone();
-    env.spawn_future(async move {
-      dynamo
-        .describe_table(&table)
-        .await
-        .map(TableInfoJs::from)
-        .map_err(to_napi)
+    promise(env, async move {
+      dynamo.describe_table(&table).await.map(TableInfoJs::from)
     })
   }
 
-  #[napi]
-  pub fn metrics(&self) -> TotalsJs {
-    TotalsJs::from(&self.dynamo.totals.snapshot())
+  #[napi(getter)]
+  pub fn metrics(&self) -> ClientMetricsJs {
+    let rate = self
+      .dynamo
+      .limiter
+      .as_ref()
+      .map(|l| within_runtime_if_available(|| l.stats()).into());
+    convert::client_metrics(&self.dynamo.meter.client.snapshot(), rate)
   }
 
   #[napi]
   pub fn reset_metrics(&self) {
-    self.dynamo.totals.reset();
+    self.dynamo.meter.client.reset();
   }
 
-  #[napi]
-  pub fn rate_stats(&self) -> Option<convert::RateStatsJs> {
-    self
-      .dynamo
-      .limiter
-      .as_ref()
-      .map(|l| within_runtime_if_available(|| l.stats()).into())
+  /// Refuses further calls with `ClientClosed`, waits for the requests in flight, and closes the
+  /// connections. Idempotent.
+  #[napi(catch_unwind)]
+  pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+    let dynamo = self.dynamo.clone();
+    promise(env, async move {
+      dynamo.close().await;
+      Ok(())
+    })
+  }
+
+  #[napi(getter)]
+  pub fn closed(&self) -> bool {
+    self.dynamo.is_closed()
   }
 }
 
-/// Checks the key against the table's schema (read once per table and cached). A schema that cannot be
-/// read (no DescribeTable permission) skips the check rather than failing the write.
-async fn check_schema(
-  dynamo: &Dynamo,
-  table: &str,
-  item: &marshal::Item,
-  root: &str,
-) -> Result<()> {
-  match dynamo.key_schema(table).await {
-    Ok(schema) => {
-      marshal::check_key(item, &schema, root).map_err(|m| invalid(crate::error::INVALID_ITEM, m))
-    }
-    Err(e) if e.code == "ResourceNotFoundException" => Err(to_napi(e)),
-    Err(_) => Ok(()),
+/// Validates DynamoDB number text (syntax, 38 significant digits, magnitude): the rule `NumberValue` uses.
+#[napi]
+pub fn check_number(env: Env, text: Unknown) -> Result<()> {
+  let js = Js::of(&env);
+  let r = (|| {
+    let units = js.utf16(text.raw()).map_err(super::options::internal)?;
+    let s = String::from_utf16(&units)
+      .map_err(|_| CoreError::new(crate::error::INVALID_ITEM, "not a valid DynamoDB number"))?;
+    crate::number::parse(s.as_bytes())
+      .map(|_| ())
+      .map_err(|rule| CoreError::new(crate::error::INVALID_ITEM, format!("NumberValue: {rule}")))
+  })();
+  ok_or_throw(&env, r)
+}
+
+/// The DynamoDB JSON an item's wire becomes, or the InvalidItem error it gets: the core's item rules,
+/// exposed for the shared test vectors.
+#[napi]
+pub fn encode_item(
+  env: Env,
+  wire: Utf16String,
+  bins: Option<Vec<Buffer>>,
+  remove_undefined: Option<bool>,
+) -> Result<String> {
+  let rules = item::Rules {
+    remove_undefined: remove_undefined.unwrap_or(false),
+  };
+  let r =
+    encode(&wire, &bins, "item", rules, true).map(|e| String::from_utf8(e.json).expect("utf-8"));
+  ok_or_throw(&env, r)
+}
+
+/// The item rules' limits, for the codec's walk (which stops descending where the core refuses anyway).
+#[napi(object)]
+pub struct Limits {
+  pub max_depth: u32,
+}
+
+#[napi]
+pub fn limits() -> Limits {
+  Limits {
+    max_depth: item::MAX_DEPTH as u32,
   }
 }
 
-/// Like `check_schema`, and keeps only the key attributes (a whole item may be passed as a key).
-async fn keyed(
-  dynamo: &Dynamo,
-  table: &str,
-  key: marshal::Item,
-  root: &str,
-) -> Result<marshal::Item> {
-  match dynamo.key_schema(table).await {
-    Ok(schema) => {
-      marshal::check_key(&key, &schema, root)
-        .map_err(|m| invalid(crate::error::INVALID_ITEM, m))?;
-      Ok(marshal::project_key(key, &schema))
-    }
-    Err(e) if e.code == "ResourceNotFoundException" => Err(to_napi(e)),
-    Err(_) => Ok(key),
-  }
+/// A TypeError with `code` InvalidArgument, for the facade's own argument checks (the code is defined once,
+/// in the core).
+#[napi]
+pub fn invalid_argument(env: Env, message: String) -> Result<Unknown<'static>> {
+  let js = Js::of(&env);
+  let e = super::error::js_error(js, &CoreError::invalid_argument(message))?;
+  Ok(unsafe { Unknown::from_raw_unchecked(js.env, e) })
 }
