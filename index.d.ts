@@ -470,3 +470,5 @@ export declare class SuppressedError extends Error {
   readonly suppressed: unknown
   readonly code?: string
 }
+
+export { importFrom, type ImportInput, type ImportStream, type ImportOptions, type ImportSummary, type ImportFileSummary, type ImportProgress, type ImportEvent, type DeadLetterRecord } from './lib/import/index.js'
