@@ -59,7 +59,7 @@ export declare class NativeWriter {
    * One put (`kind` 0) or delete (1): the codec's wire, its binaries, and the caller's object. Returns
    * nothing when accepted with room, a Promise when the caller should wait; throws what refuses it.
    */
-  push(kind: number, wire: string, bins: Array<Buffer> | undefined | null, item: unknown): Promise<undefined> | null
+  push(kind: number, wire: unknown, bins: Array<Buffer> | undefined | null, item: unknown): Promise<undefined> | null
   /**
    * Many operations: the codec's length-prefixed run, the binaries (numbered across the run) and the
    * callers' objects in order. Every valid one is accepted; throws (or the Promise rejects with) the first

@@ -103,6 +103,8 @@ pub struct NativeWriter {
   last_flush: Rc<Cell<Instant>>,
   close_promise: Cell<sys::napi_ref>,
   table: String,
+  /// The wire of the operation being pushed (reused: one allocation for the writer's life).
+  wire: RefCell<Vec<u16>>,
 }
 
 fn spawner() -> Spawner {
@@ -356,6 +358,7 @@ impl NativeWriter {
       last_flush: Rc::new(Cell::new(now)),
       close_promise: Cell::new(std::ptr::null_mut()),
       table,
+      wire: RefCell::new(Vec::new()),
     })
   }
 
@@ -366,19 +369,22 @@ impl NativeWriter {
     &self,
     env: &'env Env,
     kind: u32,
-    wire: Utf16String,
+    wire: Unknown,
     bins: Option<Vec<Buffer>>,
     item: Unknown,
   ) -> Result<Option<PromiseRaw<'env, ()>>> {
     let kind = kind_of(kind);
     let id = self.refs.borrow_mut().add(item.raw())?;
+    let mut units = self.wire.borrow_mut();
+    Js::of(env).utf16_into(wire.raw(), &mut units)?;
     let enc = encode(
-      &wire,
+      &units,
       &bins,
       root(kind),
       self.dynamo.options().item_rules,
       true,
     );
+    drop(units);
     match self.engine.submit(id, kind, enc) {
       Ok(a) => self.accepted(env, a),
       Err(r) => Err(self.rejected(env, id, r)),
