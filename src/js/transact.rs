@@ -150,10 +150,7 @@ fn entries<T>(
 
 /// An entry's object (`actions[3]`, `actions[3].put`, `gets[0]`) with the fields it may have.
 fn entry(js: Js, v: V, path: &str, rule: &str, known: &[&str]) -> Res<JsOptions> {
-  if matches!(
-    js.type_of(v).map_err(internal)?,
-    Type::Undefined | Type::Null
-  ) {
+  if js.type_of(v).map_err(internal)? != Type::Object || js.is_array(v).map_err(internal)? {
     return Err(config::invalid(path, rule, &value_of(js, v)?));
   }
   JsOptions::new(js, v, path, known)
