@@ -141,7 +141,7 @@ export interface DynamoDBClientOptions {
   credentials?: Credentials
   /** Named profile from the shared config files; default: AWS_PROFILE or 'default'. */
   profile?: string
-  /** SDK-level attempts per single-item request (default 3). BatchWriter requests use the writer's own retry policy. */
+  /** Attempts per single-item request and per transaction (default 3). BatchWriter requests use the writer's own retry policy. */
   maxAttempts?: number
   /** TCP connect timeout in ms (default 3100). */
   connectTimeoutMs?: number
