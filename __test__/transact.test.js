@@ -311,6 +311,27 @@ describe('transactions on DynamoDB Local', { skip: skipReason() }, () => {
     assert.equal(await count(t), 11)
   })
 
+  it('a table that does not exist: the service error, nothing applied; a closed client refuses with ClientClosed', async () => {
+    const t = await newTable()
+    const missing = uniqueTableName('tx-missing')
+    const err = await rejectionOf(
+      client.transactWrite([{ put: { table: t, item: { pk: 'a' } } }, { put: { table: missing, item: { pk: 'a' } } }]),
+    )
+    assert.equal(err.code, 'ResourceNotFoundException')
+    assert.match(err.clientRequestToken, UUID)
+    assert.equal(await count(t), 0)
+    await assert.rejects(client.transactGet([{ table: missing, key: { pk: 'a' } }]), {
+      code: 'ResourceNotFoundException',
+    })
+    const closing = new DynamoDBClient(clientOptions(env.local.endpoint))
+    await closing.close()
+    await assert.rejects(closing.transactWrite([{ put: { table: t, item: { pk: 'a' } } }]), {
+      code: 'ClientClosed',
+      message: 'the client is closed',
+    })
+    await assert.rejects(closing.transactGet([{ table: t, key: { pk: 'a' } }]), { code: 'ClientClosed' })
+  })
+
   it('transactGet resolves to an array aligned with its input: items, undefined for missing ones, projections', async () => {
     const users = await newTable()
     const orders = await newTable(ORDERS)
