@@ -508,6 +508,12 @@ describe('transactions on DynamoDB Local', { skip: skipReason() }, () => {
         return true
       })
     }
+    const sparse = [ok, ok]
+    delete sparse[0]
+    await refusedBeforeSending(client.transactWrite(sparse), {
+      code: 'InvalidArgument',
+      message: 'actions[0] must be an object with exactly one of put, delete, update or conditionCheck, got undefined',
+    })
     // key schema errors come once the table's schema is known (DescribeTable), still before sending
     await refusedBeforeSending(client.transactWrite([ok, { delete: { table: t, key: { pk: 1 } } }]), {
       code: 'InvalidItem',

@@ -52,7 +52,7 @@ function withItems(err) {
 }
 
 async function transactWrite(client, actions, options) {
-  const parts = Array.isArray(actions) ? actions.map((a) => encodeAction(client._encoder, a)) : []
+  const parts = Array.isArray(actions) ? Array.from(actions, (a) => encodeAction(client._encoder, a)) : []
   try {
     return await client._native.transactWrite(actions, parts, options)
   } catch (err) {
@@ -61,7 +61,7 @@ async function transactWrite(client, actions, options) {
 }
 
 async function transactGet(client, gets, options) {
-  const parts = Array.isArray(gets) ? gets.map((g) => encodeGet(client._encoder, g)) : []
+  const parts = Array.isArray(gets) ? Array.from(gets, (g) => encodeGet(client._encoder, g)) : []
   let out
   try {
     out = await client._native.transactGet(gets, parts, options)
