@@ -203,6 +203,16 @@ export interface RequestRecordJs {
   errorCode?: string
 }
 
+export declare function surface(): Surface
+
+/** What the core accepts and produces, for the tests that hold the typings and the README to it. */
+export interface Surface {
+  clientOptions: Array<string>
+  writerOptions: Array<string>
+  errorCodes: Array<string>
+  itemReasons: Array<string>
+}
+
 export interface TableCapacityJs {
   consumedWcu: number
   consumedRcu: number

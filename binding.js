@@ -844,3 +844,4 @@ module.exports.encodeItem = nativeBinding.encodeItem
 module.exports.invalidArgument = nativeBinding.invalidArgument
 module.exports.limits = nativeBinding.limits
 module.exports.registerErrorClasses = nativeBinding.registerErrorClasses
+module.exports.surface = nativeBinding.surface

@@ -65,6 +65,14 @@ export interface Credentials {
   secretAccessKey: string
   sessionToken?: string
 }
+/**
+ * What AWS SDK v3 credential providers return (`@aws-sdk/credential-providers`): called when credentials are
+ * needed, and again before `expiration`.
+ */
+export interface AwsCredentialIdentity extends Credentials {
+  expiration?: Date
+}
+export type CredentialProvider = () => Promise<AwsCredentialIdentity> | AwsCredentialIdentity
 
 /** Per-request record: what the engine or client sent and what DynamoDB answered. */
 export interface RequestRecord {
@@ -86,7 +94,10 @@ export interface RequestRecord {
   throttled: boolean
   /** The AWS request id, when the service sent one. */
   requestId?: string
-  /** The error code when the request failed as a whole. */
+  /**
+   * The error code when the request failed as a whole, or 'UnreconciledResponse' when DynamoDB's answer
+   * could not be matched to what was sent (its operations are then sent again, never counted as written).
+   */
   errorCode?: string
 }
 
@@ -110,11 +121,17 @@ export interface FixedRateOptions {
   /** Bucket size in WCU (default: `wcu`, i.e. one second of capacity). */
   burst?: number
 }
-/** A token bucket of `wcu` write capacity units per second, shared by everything that holds it. */
+/**
+ * A token bucket of `wcu` write capacity units per second, shared exactly by everything that holds it: in any
+ * window of t seconds at most `burst + wcu·t` units go out.
+ * @throws {TypeError} `code` 'InvalidArgument' for a bad option (unknown names are refused).
+ */
 export declare class FixedRate {
   constructor(options: FixedRateOptions)
   /** The configured rate in WCU/s. */
   readonly currentWcu: number
+  /** The bucket's counters (the same as `metrics.rateLimit`). */
+  stats(): RateLimitMetrics
 }
 export interface AdaptiveRateOptions {
   /** Upper bound in WCU/s. */
@@ -129,6 +146,8 @@ export declare class AdaptiveRate {
   constructor(options: AdaptiveRateOptions)
   /** The rate in force now, in WCU/s. */
   readonly currentWcu: number
+  /** The bucket's counters (the same as `metrics.rateLimit`). */
+  stats(): RateLimitMetrics
 }
 export type RateLimit = FixedRate | AdaptiveRate
 
@@ -137,8 +156,8 @@ export interface DynamoDBClientOptions {
   region?: string
   /** Custom endpoint URL (DynamoDB Local, dynalite, LocalStack…); default: AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL / the regional AWS endpoint. */
   endpoint?: string
-  /** Static credentials; default: the standard AWS credential chain. */
-  credentials?: Credentials
+  /** Static credentials or an async provider (AWS SDK v3's kind); default: the standard AWS credential chain. */
+  credentials?: Credentials | CredentialProvider
   /** Named profile from the shared config files; default: AWS_PROFILE or 'default'. */
   profile?: string
   /** Attempts per single-item request and per transaction (default 3). BatchWriter requests use the writer's own retry policy. */
@@ -147,6 +166,13 @@ export interface DynamoDBClientOptions {
   connectTimeoutMs?: number
   /** Timeout of one attempt of any request, in ms (default 30000): a hung connection becomes a retryable Timeout. */
   requestTimeoutMs?: number
+  /**
+   * Requests in flight at once across every writer and call of this client, and so open connections
+   * (default 50). Requests beyond it wait in the engine, not in the socket layer.
+   */
+  maxConnections?: number
+  /** Idle connections are closed after this many ms (default 20000). */
+  idleTimeoutMs?: number
   /** Drop `undefined` values inside maps, lists and sets instead of rejecting the item (default false). */
   removeUndefinedValues?: boolean
   /** Read every N as a NumberValue instead of a number (default false). */
@@ -219,6 +245,9 @@ export interface TransactConditionCheck<T extends object = Item> extends WriteOp
   key: Partial<T>
   conditionExpression: string
 }
+/** `T`, as a place TypeScript does not infer `T` from (the default applies unless `T` is given). */
+type NotInferred<T> = [T][T extends any ? 0 : never]
+
 /**
  * One action of `transactWrite`: exactly one of `put`, `delete`, `update`, `conditionCheck`. `T` is the item
  * type: any object by default (the values are checked at run time), or your own (a union of several for
@@ -339,9 +368,10 @@ export declare class DynamoDBClient {
    * Writes up to 100 items, in up to 100 tables, all or nothing. Resolves to the metrics once committed; a
    * cancelled transaction rejects with `err.code === 'TransactionCanceled'` and `err.reasons`, one per action.
    */
-  transactWrite(actions: TransactWriteAction<object>[], options?: TransactWriteOptions): Promise<TransactWriteMetrics>
-  /** The same, with the items checked against your type (`transactWrite<Account | Order>(…)`). */
-  transactWrite<T extends object>(actions: TransactWriteAction<T>[], options?: TransactWriteOptions): Promise<TransactWriteMetrics>
+  transactWrite<T extends object = object>(
+    actions: TransactWriteAction<NotInferred<T>>[],
+    options?: TransactWriteOptions,
+  ): Promise<TransactWriteMetrics>
   /**
    * Reads up to 100 items at once, consistently with each other. Resolves to an array aligned with `gets`:
    * the item, or `undefined` when there is none. `T` is what you expect to read (not checked).
@@ -352,6 +382,13 @@ export declare class DynamoDBClient {
   /** Totals across every operation and writer of this client. */
   readonly metrics: ClientMetrics
   resetMetrics(): void
+  /**
+   * Refuses further calls and writers (`ClientClosed`), waits for the requests in flight, and closes the
+   * connections. Idempotent. Close writers first: their later requests fail with `ClientClosed`.
+   */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+  readonly closed: boolean
 }
 
 export interface BatchWriterOptions {
@@ -373,6 +410,12 @@ export interface BatchWriterOptions {
    * type is then accepted for it.
    */
   keySchema?: KeySchema | { partitionKey: string | KeyAttribute; sortKey?: string | KeyAttribute }
+  /**
+   * Write only the keys of one shard: operations whose key (by the table's key schema, numbers by value)
+   * hashes to another shard are skipped (counted in `skipped`). N processes with `index` 0..N-1 and the same
+   * `count` write disjoint keys, every operation on one key in one process.
+   */
+  shard?: { index: number; count: number }
   /** Aborting stops new requests; every unwritten item is reported with reason 'Aborted'. */
   signal?: AbortSignal
   /** A rate limit for this writer (default: the client's, if any). */
@@ -389,17 +432,33 @@ export interface BatchWriterOptions {
   slowRequestMs?: number
 }
 
+/**
+ * Counts of a flush (the operations it covers, and the requests since the previous flush resolved) or of a
+ * writer's whole life (close, withBatch, metrics). See the README's table for each count's exact meaning.
+ */
 export interface BatchWriteResult {
+  /** Puts DynamoDB confirmed written. */
   putsWritten: number
+  /** Deletes DynamoDB confirmed applied. */
   deletesWritten: number
+  /** Operations not written (each is in BatchWriteError.failed). */
   failed: number
+  /** Operations a sharded writer left to other shards. */
+  skipped: number
+  /** BatchWriteItem requests sent (every attempt). */
   requests: number
+  /** Operations sent again (one per re-sent item). */
   retries: number
+  /** Requests refused with a throttling error. */
   throttles: number
+  /** Responses that carried UnprocessedItems. */
   unprocessedRounds: number
+  /** Write capacity units DynamoDB reported consumed, summed over every request. */
   consumedWcu: number
   elapsedMs: number
+  /** Request durations summed, ms. */
   totalLatencyMs: number
+  /** Request latency quantiles, ms: within the smallest and largest latency seen, about ±10%. */
   p50LatencyMs: number
   p99LatencyMs: number
   itemsPerSecond: number
@@ -423,6 +482,8 @@ export type FailureReason =
   | 'ResourceNotFoundException'
   | 'AccessDeniedException'
   | 'KeySchemaUnavailable'
+  | 'ClientClosed'
+  | 'UnreconciledResponse'
   | string
 
 export interface FailedItem<T extends object = Item> {
@@ -433,12 +494,17 @@ export interface FailedItem<T extends object = Item> {
   message: string
   /** Attempts made (0 when the item was never sent). */
   attempts: number
+  /** For InvalidItem: the attribute path, as in the message (`item.tags[3]`). */
+  path?: string
 }
 
 export declare class BatchWriteError<T extends object = Item> extends Error {
   readonly code: 'BatchWriteFailed'
+  /** One entry per operation not written, each reported once per flush that covers it. */
   readonly failed: FailedItem<T>[]
   readonly result: BatchWriteResult
+  /** withBatch: the callback's own error, when it stopped on an item that is listed in `failed`. */
+  cause?: unknown
 }
 
 /** A writer of items of type `T` (default: any storable item; `new BatchWriter<User>(…)` for your own type). */
@@ -473,19 +539,19 @@ export declare function withBatch<T extends object = Item>(
   options?: BatchWriterOptions,
 ): Promise<BatchWriteResult>
 
-/** The stable error codes dynabatch sets on `err.code` for client-side errors. */
+/** The stable error codes dynabatch sets on `err.code` for client-side errors (src/error.rs lists them). */
 export type ErrorCode =
   | 'InvalidItem'
   | 'InvalidArgument'
   | 'WriterClosed'
   | 'ClientClosed'
+  | 'Aborted'
   | 'BatchWriteFailed'
   | 'Network'
   | 'Timeout'
   | 'CredentialsError'
-  | 'ServiceError'
   | 'KeySchemaUnavailable'
-  | 'Aborted'
+  | 'ServiceError'
   | 'Internal'
   /** A transaction DynamoDB cancelled: `err.reasons` has one entry per action. */
   | 'TransactionCanceled'
@@ -499,6 +565,8 @@ export declare class DynabatchError extends Error {
   readonly requestId?: string
   /** The HTTP status, for service errors. */
   readonly statusCode?: number
+  /** The error this one wraps (KeySchemaUnavailable over the DescribeTable error that caused it). */
+  readonly cause?: unknown
   /** transactWrite, once sent: the token it was sent with (repeating the call with it is safe). */
   readonly clientRequestToken?: string
   /** TransactionCanceled: why, one entry per action (or get), in order. */
@@ -508,6 +576,8 @@ export declare class DynabatchError extends Error {
 /** Thrown (as a rejection) for an item or key that breaks the marshalling rules; the message names the path. */
 export declare class InvalidItemError extends TypeError {
   readonly code: 'InvalidItem'
+  /** The attribute path, as in the message (`item.tags[3]`). */
+  readonly path?: string
 }
 
 /**
@@ -521,3 +591,5 @@ export declare class SuppressedError extends Error {
   readonly suppressed: unknown
   readonly code?: string
 }
+
+export { importFrom, type ImportInput, type ImportStream, type ImportOptions, type ImportSummary, type ImportFileSummary, type ImportProgress, type ImportEvent, type DeadLetterRecord } from './lib/import/index.js'

@@ -142,6 +142,7 @@ async function main() {
   } finally {
     server.stdin.end()
   }
+  results.loader = await require('./loader.js').bench({ quick })
   if (asJson) fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n')
 }
 

@@ -32,9 +32,6 @@ use tokio::time::Instant;
 pub const MAX_BATCH_ITEMS: usize = 25;
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
-/// The errorCode of a request record whose response could not be matched to what was sent.
-pub const UNRECONCILED: &str = "UnreconciledResponse";
-
 /// An entry DynamoDB returned unprocessed.
 #[derive(Debug)]
 pub struct Returned {
@@ -954,7 +951,7 @@ async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
       record.consumed_wcu = r.consumed_wcu;
       record.request_id = r.request_id.clone();
       if verdict == Some(None) {
-        record.error_code = Some(UNRECONCILED.into());
+        record.error_code = Some(error::UNRECONCILED_RESPONSE.into());
       }
     }
     Err(e) => {
@@ -1002,7 +999,7 @@ async fn send(shared: Arc<Shared>, mut batch: Vec<Op>) {
           shared.retry_or_fail(
             &mut st,
             op,
-            UNRECONCILED,
+            error::UNRECONCILED_RESPONSE,
             "DynamoDB's response could not be matched to the items sent",
           );
         }

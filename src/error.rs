@@ -28,6 +28,9 @@ pub const TRANSACTION_CANCELED: &str = "TransactionCanceled";
 pub const UNPROCESSED_AFTER_RETRIES: &str = "UnprocessedAfterRetries";
 pub const THROTTLED: &str = "Throttled";
 pub const SERVER_ERROR: &str = "ServerError";
+/// A response that could not be matched to what was sent: its operations are sent again (never counted as
+/// written); the reason of those that run out of retries, and the errorCode of the request's record.
+pub const UNRECONCILED_RESPONSE: &str = "UnreconciledResponse";
 
 /// Every code a dynabatch call rejects with (service codes aside), as the README's table lists them.
 pub const CODES: &[&str] = &[
@@ -58,6 +61,7 @@ pub const ITEM_REASONS: &[&str] = &[
   KEY_SCHEMA_UNAVAILABLE,
   CLIENT_CLOSED,
   CREDENTIALS,
+  UNRECONCILED_RESPONSE,
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -200,13 +204,15 @@ where
       }
     }
     // The provider chain says what it tried: worth showing whole.
-    _ if is_credentials_failure(&chain_text(&err)) => CoreError::new(
-      CREDENTIALS,
-      format!(
-        "could not load AWS credentials: {}\nTo supply them, {CREDENTIALS_HINT}",
-        root_cause_within(&err, 1200)
-      ),
-    ),
+    _ if has_credentials_error(&err) || is_credentials_failure(&chain_text(&err)) => {
+      CoreError::new(
+        CREDENTIALS,
+        format!(
+          "could not load AWS credentials: {}\nTo supply them, {CREDENTIALS_HINT}",
+          root_cause_within(&err, 1200)
+        ),
+      )
+    }
     SdkError::TimeoutError(_) => {
       CoreError::new(TIMEOUT, "request timed out (requestTimeoutMs)").with_retry(Retry::Transient)
     }
@@ -240,7 +246,22 @@ where
   }
 }
 
-/// Credential resolution fails inside the dispatch phase; only its text tells it from a network error.
+/// Credential resolution fails inside the dispatch phase: a provider's error is somewhere in the chain.
+fn has_credentials_error(e: &(dyn std::error::Error + 'static)) -> bool {
+  let mut cur = Some(e);
+  while let Some(c) = cur {
+    if c
+      .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+      .is_some()
+    {
+      return true;
+    }
+    cur = c.source();
+  }
+  false
+}
+
+/// Some chains only say it in their text.
 fn is_credentials_failure(chain: &str) -> bool {
   chain.contains("credential provider")
     || chain.contains("no credentials")

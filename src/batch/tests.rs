@@ -427,7 +427,10 @@ async fn a_response_that_matches_nothing_never_counts_as_written() {
   );
   assert_eq!(fake.requests.load(Ordering::SeqCst), 2);
   let seen = seen.lock().unwrap();
-  assert_eq!(seen[0].error_code.as_deref(), Some(UNRECONCILED));
+  assert_eq!(
+    seen[0].error_code.as_deref(),
+    Some(error::UNRECONCILED_RESPONSE)
+  );
 }
 
 #[tokio::test(start_paused = true)]

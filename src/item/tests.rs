@@ -253,3 +253,66 @@ fn escaped_names_round_trip() {
   crate::json::escape_into(&mut out, "a\"b\\c\n\u{1}é");
   assert_eq!(unescape(&out), "a\"b\\c\n\u{1}é");
 }
+
+/// The shared vectors (`__test__/vectors/items.json`, also run by `__test__/vectors.test.js` through the JS
+/// codec): each wire gives exactly this DynamoDB JSON, or this error at this path.
+#[test]
+fn shared_vectors() {
+  let vectors: Vec<serde_json::Value> =
+    serde_json::from_str(include_str!("../../__test__/vectors/items.json")).unwrap();
+  assert!(vectors.len() > 30);
+  for v in vectors {
+    let name = v["name"].as_str().unwrap();
+    // ⟨d800⟩ stands for a lone UTF-16 unit, which JSON text cannot hold.
+    let text = v["wire"].as_str().unwrap();
+    let mut wire = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('⟨') {
+      wire.extend(rest[..i].encode_utf16());
+      let end = rest[i..].find('⟩').unwrap() + i;
+      wire.push(u16::from_str_radix(&rest[i + '⟨'.len_utf8()..end], 16).unwrap());
+      rest = &rest[end + '⟩'.len_utf8()..];
+    }
+    wire.extend(rest.encode_utf16());
+    let bins: Vec<Vec<u8>> = v["bins"]
+      .as_array()
+      .unwrap()
+      .iter()
+      .map(|b| {
+        let s = b.as_str().unwrap();
+        let mut out = Vec::new();
+        // tiny base64 decoder for the test data
+        let val = |c: u8| {
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+            .find(c as char)
+            .unwrap() as u32
+        };
+        for chunk in s.as_bytes().chunks(4) {
+          let n = chunk
+            .iter()
+            .filter(|&&c| c != b'=')
+            .fold(0u32, |acc, &c| acc << 6 | val(c));
+          let k = chunk.iter().filter(|&&c| c != b'=').count();
+          let n = n << (6 * (4 - k));
+          out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8][..k - 1]);
+        }
+        out
+      })
+      .collect();
+    let rules = Rules {
+      remove_undefined: v["removeUndefinedValues"].as_bool().unwrap(),
+    };
+    let res = encode(&wire, &bins, "item", rules, true);
+    if let Some(e) = v.get("error") {
+      let got = res.expect_err(name);
+      assert_eq!(got.path, e["path"].as_str().unwrap(), "{name}");
+      assert_eq!(got.message(), e["message"].as_str().unwrap(), "{name}");
+    } else {
+      let got = res.unwrap_or_else(|e| panic!("{name}: {e}"));
+      let json: serde_json::Value = serde_json::from_slice(&got.json).unwrap();
+      if !v["json"].is_null() {
+        assert_eq!(json, v["json"], "{name}");
+      }
+    }
+  }
+}

@@ -479,3 +479,23 @@ pub fn invalid_argument(env: Env, message: String) -> Result<Unknown<'static>> {
   let e = super::error::js_error(js, &CoreError::invalid_argument(message))?;
   Ok(unsafe { Unknown::from_raw_unchecked(js.env, e) })
 }
+
+/// What the core accepts and produces, for the tests that hold the typings and the README to it.
+#[napi(object)]
+pub struct Surface {
+  pub client_options: Vec<String>,
+  pub writer_options: Vec<String>,
+  pub error_codes: Vec<String>,
+  pub item_reasons: Vec<String>,
+}
+
+#[napi]
+pub fn surface() -> Surface {
+  let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+  Surface {
+    client_options: own(config::CLIENT_OPTIONS),
+    writer_options: own(config::WRITER_OPTIONS),
+    error_codes: own(crate::error::CODES),
+    item_reasons: own(crate::error::ITEM_REASONS),
+  }
+}
