@@ -209,6 +209,8 @@ export declare function surface(): Surface
 export interface Surface {
   clientOptions: Array<string>
   writerOptions: Array<string>
+  transactWriteOptions: Array<string>
+  transactGetOptions: Array<string>
   errorCodes: Array<string>
   itemReasons: Array<string>
 }

@@ -485,6 +485,8 @@ pub fn invalid_argument(env: Env, message: String) -> Result<Unknown<'static>> {
 pub struct Surface {
   pub client_options: Vec<String>,
   pub writer_options: Vec<String>,
+  pub transact_write_options: Vec<String>,
+  pub transact_get_options: Vec<String>,
   pub error_codes: Vec<String>,
   pub item_reasons: Vec<String>,
 }
@@ -495,6 +497,8 @@ pub fn surface() -> Surface {
   Surface {
     client_options: own(config::CLIENT_OPTIONS),
     writer_options: own(config::WRITER_OPTIONS),
+    transact_write_options: own(config::TRANSACT_WRITE_OPTIONS),
+    transact_get_options: own(config::TRANSACT_GET_OPTIONS),
     error_codes: own(crate::error::CODES),
     item_reasons: own(crate::error::ITEM_REASONS),
   }

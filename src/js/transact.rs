@@ -9,7 +9,7 @@ use super::convert::{encode, ok_or_throw, read_item, ReadItemJs};
 use super::error::{js_error, throwable};
 use super::options::{internal, string_arg, value_of, JsOptions};
 use super::raw::{Js, Type, V};
-use crate::config::{self, Options, Value};
+use crate::config::{self, Options, Value, TRANSACT_GET_OPTIONS, TRANSACT_WRITE_OPTIONS};
 use crate::error::{CoreError, INTERNAL, TRANSACTION_CANCELED};
 use crate::item;
 use crate::read::{self, ReadRules};
@@ -114,13 +114,6 @@ fn fields(op: TransactOp) -> &'static [&'static str] {
   }
 }
 
-const WRITE_OPTIONS: &[&str] = &[
-  "clientRequestToken",
-  "returnValuesOnConditionCheckFailure",
-  "retryConflicts",
-];
-const GET_OPTIONS: &[&str] = &["retryConflicts"];
-
 /// `actions`/`gets`: an array of 1 to 100 entries, each read by `read` with what the facade encoded for it.
 fn entries<T>(
   js: Js,
@@ -205,7 +198,7 @@ fn projection(js: Js, v: V, path: &str) -> Res<Vec<String>> {
 }
 
 fn write_options(js: Js, v: V) -> Res<WriteOptions> {
-  let opts = JsOptions::new(js, v, "transactWrite options", WRITE_OPTIONS)?;
+  let opts = JsOptions::new(js, v, "transactWrite options", TRANSACT_WRITE_OPTIONS)?;
   let get = |n: &str| opts.value(n);
   let o = Options::new(&get);
   let token = match o.string("clientRequestToken")? {
@@ -383,7 +376,12 @@ impl NativeClient {
       let gets = entries(js, list, "gets", parts, |v, i, p| {
         self.get_action(js, v, i, p)
       })?;
-      let opts = JsOptions::new(js, options.raw(), "transactGet options", GET_OPTIONS)?;
+      let opts = JsOptions::new(
+        js,
+        options.raw(),
+        "transactGet options",
+        TRANSACT_GET_OPTIONS,
+      )?;
       let get = |n: &str| opts.value(n);
       let retry_conflicts = Options::new(&get).bool("retryConflicts")?.unwrap_or(true);
       Ok((gets, retry_conflicts))
