@@ -51,6 +51,10 @@ export declare class NativeClient {
    */
   close(): Promise<undefined>
   get closed(): boolean
+  /** Resolves to the transaction's metrics once DynamoDB committed it. */
+  transactWrite(actions: unknown, parts: Array<TransactPartsJs>, options: unknown): Promise<TransactMetricsJs>
+  /** Resolves to the items' read wires, aligned with `gets` (null where there is no item). */
+  transactGet(gets: unknown, parts: Array<TransactPartsJs>, options: unknown): Promise<Array<ReadItemJs | undefined | null>>
 }
 
 export declare class NativeWriter {
@@ -205,8 +209,15 @@ export declare function surface(): Surface
 export interface Surface {
   clientOptions: Array<string>
   writerOptions: Array<string>
+  transactWriteOptions: Array<string>
+  transactGetOptions: Array<string>
   errorCodes: Array<string>
   itemReasons: Array<string>
+}
+
+export interface TableCapacityJs {
+  consumedWcu: number
+  consumedRcu: number
 }
 
 export interface TableInfoJs {
@@ -216,6 +227,30 @@ export interface TableInfoJs {
   sortKey?: KeyAttrJs
   itemCount?: number
   billingMode?: string
+}
+
+export interface TransactMetricsJs {
+  operation: string
+  durationMs: number
+  consumedWcu: number
+  consumedRcu: number
+  /** Capacity consumed per table. */
+  tables: Record<string, TableCapacityJs>
+  attempts: number
+  requestId?: string
+  clientRequestToken?: string
+}
+
+/**
+ * What the facade's codec encoded for one action or get: its item or key, and its condition's names and
+ * values.
+ */
+export interface TransactPartsJs {
+  wire: string
+  bins?: Array<Buffer>
+  names?: string
+  values?: string
+  valuesBins?: Array<Buffer>
 }
 
 export interface WriterMetricsJs {

@@ -46,6 +46,8 @@ describe('index.d.ts matches the runtime', () => {
   it('declares exactly the option names the core accepts', () => {
     assert.deepEqual(memberNames(interfaces.get('DynamoDBClientOptions')).sort(), [...surface.clientOptions].sort())
     assert.deepEqual(memberNames(interfaces.get('BatchWriterOptions')).sort(), [...surface.writerOptions].sort())
+    assert.deepEqual(memberNames(interfaces.get('TransactWriteOptions')).sort(), [...surface.transactWriteOptions].sort())
+    assert.deepEqual(memberNames(interfaces.get('TransactGetOptions')).sort(), [...surface.transactGetOptions].sort())
   })
 
   it('declares the public methods and getters of each class', () => {

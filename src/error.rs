@@ -21,6 +21,8 @@ pub const CREDENTIALS: &str = "CredentialsError";
 pub const KEY_SCHEMA_UNAVAILABLE: &str = "KeySchemaUnavailable";
 pub const SERVICE_ERROR: &str = "ServiceError";
 pub const INTERNAL: &str = "Internal";
+/// A transaction DynamoDB cancelled; `reasons` say why, one per action.
+pub const TRANSACTION_CANCELED: &str = "TransactionCanceled";
 
 /// Per-item failure reasons that are not error codes of a rejected call.
 pub const UNPROCESSED_AFTER_RETRIES: &str = "UnprocessedAfterRetries";
@@ -44,6 +46,7 @@ pub const CODES: &[&str] = &[
   KEY_SCHEMA_UNAVAILABLE,
   SERVICE_ERROR,
   INTERNAL,
+  TRANSACTION_CANCELED,
 ];
 
 /// Every reason a failed item can carry besides a service code.
