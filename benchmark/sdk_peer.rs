@@ -22,7 +22,7 @@ fn item(i: usize) -> HashMap<String, AttributeValue> {
     ("name".into(), s(format!("User number {i}"))),
     ("email".into(), s(format!("user{i}@example.com"))),
     ("age".into(), n((20 + i % 50).to_string())),
-    ("active".into(), AttributeValue::Bool(i % 2 == 0)),
+    ("active".into(), AttributeValue::Bool(i.is_multiple_of(2))),
     (
       "tags".into(),
       AttributeValue::L(vec![s("a".into()), s("b".into()), s("c".into())]),
