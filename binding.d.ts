@@ -93,7 +93,7 @@ export declare class NativeWriter {
   get keySchemaKnown(): boolean
   get table(): string
   /** Live totals of the writer's whole life. */
-  get metrics(): WriterMetricsJs
+  get metrics(): BatchWriteResultJs & { accepted: number; inFlight: number; rateLimit?: RateStatsJs }
 }
 
 export interface BatchWriteResultJs {
@@ -251,24 +251,4 @@ export interface TransactPartsJs {
   names?: string
   values?: string
   valuesBins?: Array<Buffer>
-}
-
-export interface WriterMetricsJs {
-  putsWritten: number
-  deletesWritten: number
-  failed: number
-  skipped: number
-  requests: number
-  retries: number
-  throttles: number
-  unprocessedRounds: number
-  consumedWcu: number
-  elapsedMs: number
-  totalLatencyMs: number
-  p50LatencyMs: number
-  p99LatencyMs: number
-  itemsPerSecond: number
-  accepted: number
-  inFlight: number
-  rateLimit?: RateStatsJs
 }

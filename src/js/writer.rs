@@ -268,27 +268,6 @@ fn failure(js: Js, f: &Failure, item: Option<V>) -> Result<V> {
   Ok(o)
 }
 
-#[napi(object)]
-pub struct WriterMetricsJs {
-  pub puts_written: f64,
-  pub deletes_written: f64,
-  pub failed: f64,
-  pub skipped: f64,
-  pub requests: f64,
-  pub retries: f64,
-  pub throttles: f64,
-  pub unprocessed_rounds: f64,
-  pub consumed_wcu: f64,
-  pub elapsed_ms: f64,
-  pub total_latency_ms: f64,
-  pub p50_latency_ms: f64,
-  pub p99_latency_ms: f64,
-  pub items_per_second: f64,
-  pub accepted: f64,
-  pub in_flight: f64,
-  pub rate_limit: Option<RateStatsJs>,
-}
-
 #[napi]
 impl NativeWriter {
   #[napi(constructor)]
@@ -566,32 +545,24 @@ impl NativeWriter {
   }
 
   /// Live totals of the writer's whole life.
-  #[napi(getter)]
-  pub fn metrics(&self) -> WriterMetricsJs {
+  #[napi(
+    getter,
+    ts_return_type = "BatchWriteResultJs & { accepted: number; inFlight: number; rateLimit?: RateStatsJs }"
+  )]
+  pub fn metrics(&self, env: &Env) -> Result<Unknown<'_>> {
     let s = self.engine.snapshot();
     let r = result_of(&s.totals, self.started.elapsed().as_secs_f64() * 1000.0);
-    WriterMetricsJs {
-      puts_written: r.puts_written,
-      deletes_written: r.deletes_written,
-      failed: r.failed,
-      skipped: r.skipped,
-      requests: r.requests,
-      retries: r.retries,
-      throttles: r.throttles,
-      unprocessed_rounds: r.unprocessed_rounds,
-      consumed_wcu: r.consumed_wcu,
-      elapsed_ms: r.elapsed_ms,
-      total_latency_ms: r.total_latency_ms,
-      p50_latency_ms: r.p50_latency_ms,
-      p99_latency_ms: r.p99_latency_ms,
-      items_per_second: r.items_per_second,
-      accepted: s.accepted as f64,
-      in_flight: s.in_flight as f64,
-      rate_limit: self
-        .engine
-        .limiter()
-        .map(|l| within_runtime_if_available(|| l.stats()).into()),
+    let js = Js::of(env);
+    let o = unsafe { BatchWriteResultJs::to_napi_value(js.env, r)? };
+    js.set(o, "accepted", js.number(s.accepted as f64)?)?;
+    js.set(o, "inFlight", js.number(s.in_flight as f64)?)?;
+    if let Some(l) = self.engine.limiter() {
+      let stats: RateStatsJs = within_runtime_if_available(|| l.stats()).into();
+      js.set(o, "rateLimit", unsafe {
+        RateStatsJs::to_napi_value(js.env, stats)?
+      })?;
     }
+    Ok(unsafe { Unknown::from_raw_unchecked(js.env, o) })
   }
 }
 
