@@ -13,7 +13,7 @@
 
 use crate::error::{self, CoreError};
 use crate::item::{write_units, Encoded};
-use crate::key::{shard_of, KeySchema, NormKey};
+use crate::key::{self, shard_of, KeySchema, NormKey};
 use crate::metrics::{Meter, RequestRecord, Totals};
 use crate::rate_limit::RateLimiter;
 use crate::read::AvMap;
@@ -88,6 +88,33 @@ impl WriterConfig {
   }
 }
 
+/// Hashes already spread by `key::hash`, used as they are.
+#[derive(Default, Clone, Copy)]
+struct KeyHashed;
+
+impl std::hash::BuildHasher for KeyHashed {
+  type Hasher = U64Hasher;
+  fn build_hasher(&self) -> U64Hasher {
+    U64Hasher(0)
+  }
+}
+
+struct U64Hasher(u64);
+
+impl std::hash::Hasher for U64Hasher {
+  fn finish(&self) -> u64 {
+    self.0
+  }
+  fn write(&mut self, bytes: &[u8]) {
+    for &b in bytes {
+      self.0 = self.0.rotate_left(8) ^ b as u64;
+    }
+  }
+  fn write_u64(&mut self, v: u64) {
+    self.0 = v;
+  }
+}
+
 /// An operation keyed and ready to send.
 #[derive(Debug)]
 struct Op {
@@ -97,6 +124,8 @@ struct Op {
   json: Vec<u8>,
   size: usize,
   key: NormKey,
+  /// The key's hash: per-key order is kept by it (two keys that share a hash are only ordered together).
+  slot: u64,
   attempts: u32,
   epoch: u64,
 }
@@ -204,8 +233,8 @@ struct State {
   ready: VecDeque<Op>,
   groups: VecDeque<Vec<Op>>,
   retry: Vec<(Instant, Op)>,
-  waiting: HashMap<NormKey, VecDeque<Op>>,
-  busy: HashSet<NormKey>,
+  waiting: HashMap<u64, VecDeque<Op>, KeyHashed>,
+  busy: HashSet<u64, KeyHashed>,
   in_flight: usize,
   unfinished: usize,
   accepted: u64,
@@ -613,14 +642,15 @@ impl Shared {
       kind,
       json,
       size,
+      slot: key::hash(&key),
       key,
       attempts: 0,
       epoch,
     };
-    if st.busy.contains(&op.key) {
-      st.waiting.entry(op.key.clone()).or_default().push_back(op);
+    if st.busy.contains(&op.slot) {
+      st.waiting.entry(op.slot).or_default().push_back(op);
     } else {
-      st.busy.insert(op.key.clone());
+      st.busy.insert(op.slot);
       st.ready.push_back(op);
     }
     Ok(())
@@ -650,14 +680,14 @@ impl Shared {
 
   /// A sent (or queued) operation is done: the next one on its key may go.
   fn release(&self, st: &mut State, op: &Op) {
-    if let Some(mut q) = st.waiting.remove(&op.key) {
+    if let Some(mut q) = st.waiting.remove(&op.slot) {
       let next = q.pop_front().unwrap();
       if !q.is_empty() {
-        st.waiting.insert(op.key.clone(), q);
+        st.waiting.insert(op.slot, q);
       }
       st.ready.push_back(next);
     } else {
-      st.busy.remove(&op.key);
+      st.busy.remove(&op.slot);
     }
     self.finish_epoch(st, op.epoch);
   }

@@ -135,6 +135,34 @@ enum Seg {
   Index(u32),
 }
 
+/// The path being walked, kept without allocating: nesting is bounded (the depth rule refuses deeper items
+/// before the stack is full), so a fixed stack holds every level.
+struct Path {
+  segs: [Seg; MAX_DEPTH + 4],
+  len: usize,
+}
+
+impl Path {
+  fn new() -> Self {
+    Path {
+      segs: [Seg::Index(0); MAX_DEPTH + 4],
+      len: 0,
+    }
+  }
+  fn push(&mut self, s: Seg) {
+    if self.len < self.segs.len() {
+      self.segs[self.len] = s;
+    }
+    self.len += 1;
+  }
+  fn pop(&mut self) {
+    self.len -= 1;
+  }
+  fn iter(&self) -> impl Iterator<Item = &Seg> {
+    self.segs[..self.len.min(self.segs.len())].iter()
+  }
+}
+
 /// Names longer than this are cut in paths (a message names a place, it does not copy the item).
 const PATH_NAME_UNITS: usize = 64;
 
@@ -275,7 +303,7 @@ struct Reader<'a, B: AsRef<[u8]>> {
   pos: usize,
   bins: &'a [B],
   out: Vec<u8>,
-  path: Vec<Seg>,
+  path: Path,
   rules: Rules,
 }
 
@@ -327,7 +355,7 @@ impl<'a, B: AsRef<[u8]>> Reader<'a, B> {
 
   fn path_string(&self, root: &str) -> String {
     let mut s = String::from(root);
-    for seg in &self.path {
+    for seg in self.path.iter() {
       match *seg {
         Seg::Index(i) => {
           let _ = write!(s, "[{i}]");
@@ -706,7 +734,7 @@ pub fn encode<B: AsRef<[u8]>>(
     bins,
     // the JSON of a typical item is under twice its wire (each value adds `{"S":""}`)
     out: Vec::with_capacity(wire.len() * 2 + 32),
-    path: Vec::new(),
+    path: Path::new(),
     rules,
   };
   let e = r.item(root, sized)?;

@@ -66,7 +66,7 @@ pub struct KeySchema {
 
 /// A key in its one normalized form: for each key attribute, a type byte, a length and the value (a
 /// string's escaped UTF-8, a number's canonical form, a binary's base64).
-pub type NormKey = Box<[u8]>;
+pub type NormKey = Vec<u8>;
 
 impl KeySchema {
   pub fn new(partition: KeyAttr, sort: Option<KeyAttr>) -> Self {
@@ -94,7 +94,13 @@ impl KeySchema {
 
   /// Checks an encoded item's (or key's) key attributes and returns its normalized key.
   pub fn check(&self, e: &Encoded, root: &str) -> Result<NormKey, ItemError> {
-    let mut key = Vec::with_capacity(32);
+    // Sized once: a number's canonical form is at most its text plus a few bytes.
+    let cap: usize = self
+      .attrs()
+      .filter_map(|(a, _, _)| e.attr(&a.escaped))
+      .map(|a| 5 + (a.payload.1 - a.payload.0) as usize + 8)
+      .sum();
+    let mut key = Vec::with_capacity(cap);
     for (attr, limit, which) in self.attrs() {
       let err = |rule: String| ItemError {
         path: attr_path(root, &attr.name),
@@ -133,15 +139,18 @@ impl KeySchema {
       match a.tag {
         Tag::N => {
           let p = number::parse(payload).map_err(err)?;
-          let mut c = Vec::new();
-          number::canonical(&p, &mut c);
-          push_part(&mut key, b'n', &c);
+          key.push(b'n');
+          let at = key.len();
+          key.extend_from_slice(&[0; 4]);
+          number::canonical(&p, &mut key);
+          let len = (key.len() - at - 4) as u32;
+          key[at..at + 4].copy_from_slice(&len.to_le_bytes());
         }
         Tag::S => push_part(&mut key, b's', payload),
         _ => push_part(&mut key, b'b', payload),
       }
     }
-    Ok(key.into_boxed_slice())
+    Ok(key)
   }
 
   /// The JSON of the key alone (a delete accepts a whole item; DynamoDB wants the key).
@@ -187,7 +196,7 @@ impl KeySchema {
         _ => return None,
       }
     }
-    Some(key.into_boxed_slice())
+    Some(key)
   }
 }
 
@@ -197,15 +206,20 @@ fn push_part(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
   out.extend_from_slice(bytes);
 }
 
-/// The shard (0..count) a normalized key belongs to: FNV-1a (64 bits) of the key, modulo `count`. Stable
-/// across processes, machines and versions, so N processes given `index`/`count` split keys disjointly.
-pub fn shard_of(key: &[u8], count: u32) -> u32 {
+/// FNV-1a (64 bits) of a normalized key: stable across processes, machines and versions.
+pub fn hash(key: &[u8]) -> u64 {
   let mut h: u64 = 0xcbf29ce484222325;
   for &b in key {
     h ^= b as u64;
     h = h.wrapping_mul(0x100000001b3);
   }
-  (h % count.max(1) as u64) as u32
+  h
+}
+
+/// The shard (0..count) a normalized key belongs to: its hash modulo `count`, so N processes given
+/// `index`/`count` split keys disjointly.
+pub fn shard_of(key: &[u8], count: u32) -> u32 {
+  (hash(key) % count.max(1) as u64) as u32
 }
 
 #[cfg(test)]
