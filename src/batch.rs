@@ -525,6 +525,7 @@ fn resolve_flushes(st: &mut State) {
     totals.failed = failed;
     totals.skipped = skipped;
     totals.retries = retries;
+    st.totals.mark();
     st.flushed_totals = st.totals.clone();
     st.reported_before = st.reported_before.max(w.upto + 1);
     results.push((
