@@ -17,10 +17,10 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
 const { DynamoDBClient, BatchWriter, withBatch, FixedRate, AdaptiveRate } = require('dynabatch')
 const { spawnFaultServer } = require('./helpers/fault-server.js')
 const { clientOptions } = require('./helpers/dynalite.js')
+const { runChild, dummyAwsEnv } = require('./helpers/run-child.js')
 
 const SLACK_S = 0.25
 const KEY = { partitionKey: { name: 'pk', type: 'S' } }
@@ -125,22 +125,8 @@ describe('rate limits hold at the server (issue 10 item 3)', () => {
     try {
       const file = path.join(dir, 'items.jsonl')
       fs.writeFileSync(file, Array.from({ length: 25 }, (_, i) => JSON.stringify(large('cli', i))).join('\n') + '\n')
-      const env = { ...process.env }
-      for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k]
-      Object.assign(env, {
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_CONFIG_FILE: path.join(dir, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
-        AWS_EC2_METADATA_DISABLED: 'true',
-      })
       const args = [BIN, 'import', file, '--table', 'rl', '--rate-limit', '10', '--endpoint', server.endpoint, '--region', 'us-east-1', '--json']
-      const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-      let out = ''
-      let errText = ''
-      child.stdout.on('data', (c) => (out += c))
-      child.stderr.on('data', (c) => (errText += c))
-      const code = await new Promise((resolve) => child.on('close', resolve))
+      const { code, stdout: out, stderr: errText } = await runChild(process.execPath, args, { env: dummyAwsEnv() })
       assert.equal(code, 0, errText)
       const { snap } = await assertCeiling({ rate: 10, burst: 10, largest: 4, what: 'CLI --rate-limit 10' })
       assert.equal(snap.tables.rl.size, 25)
