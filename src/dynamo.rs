@@ -391,8 +391,28 @@ impl Dynamo {
     }
   }
 
-  /// PutItem or DeleteItem of one item (a delete accepts a whole item and sends its key).
+  /// PutItem or DeleteItem of one item (a delete accepts a whole item and sends its key): the table, the
+  /// item and its condition, or the error that refused the call before anything could be sent (the item,
+  /// the key, an option). Counted once either way: written when DynamoDB confirmed it, failed when the
+  /// call rejects.
   pub async fn write_item(
+    self: &Arc<Self>,
+    kind: OpKind,
+    prepared: Result<(String, Encoded, Condition), CoreError>,
+  ) -> Result<OpMetrics, CoreError> {
+    let res = match prepared {
+      Ok((table, item, cond)) => self.send_item(kind, &table, item, cond).await,
+      Err(e) => Err(e),
+    };
+    match (kind, res.is_ok()) {
+      (OpKind::Put, true) => self.meter.outcome(1, 0, 0, 0, None),
+      (OpKind::Delete, true) => self.meter.outcome(0, 1, 0, 0, None),
+      (_, false) => self.meter.outcome(0, 0, 1, 0, None),
+    }
+    res
+  }
+
+  async fn send_item(
     self: &Arc<Self>,
     kind: OpKind,
     table: &str,
@@ -470,16 +490,7 @@ impl Dynamo {
         .boxed()
       })
       .await;
-    self.count_write(kind, &res);
     res.map(|(_, m)| m)
-  }
-
-  fn count_write<T>(&self, kind: OpKind, res: &Result<T, CoreError>) {
-    match (kind, res.is_ok()) {
-      (OpKind::Put, true) => self.meter.outcome(1, 0, 0, 0, None),
-      (OpKind::Delete, true) => self.meter.outcome(0, 1, 0, 0, None),
-      (_, false) => self.meter.outcome(0, 0, 1, 0, None),
-    }
   }
 
   pub async fn get_item(
