@@ -51,7 +51,7 @@ function seen(op) {
     requests: log.length,
     errors: log.filter((r) => r.outcome !== 'ok').length,
     throttles: log.filter((r) => r.outcome === 'throttled' || r.outcome === 'capacity').length,
-    unprocessedRounds: log.filter((r) => r.unprocessed > 0).length,
+    unprocessedRounds: log.filter((r) => r.outcome === 'ok' && r.unprocessed > 0).length, // answers received
     entries: log.reduce((n, r) => n + r.entries, 0),
     unprocessed: log.reduce((n, r) => n + r.unprocessed, 0),
     wcu: log.reduce((n, r) => n + r.wcu, 0),
@@ -167,6 +167,29 @@ describe('retries are item re-sends, counted once (issue 10 item 1)', () => {
     assert.equal(c.errors, all.errors, 'errors = answers that were not a success (a reset included)')
     assert.equal(c.throttles, all.throttles)
     assert.equal(c.retries, r.retries)
+  })
+
+  it('lost answers and hung requests (timeouts): requests, retries and errors still match the server', async () => {
+    server.setFaults({ lostAnswerRate: 0.1, hangRate: 0.03, unprocessedRate: 0.1 })
+    const client = freshClient({ requestTimeoutMs: 300 })
+    const N = 600
+    const r = await withBatch(client, 'users', (b) => b.putMany(Array.from({ length: N }, (_, i) => ({ pk: `l${i}` }))), {
+      ...FAST,
+      maxRetries: 40,
+    })
+    assert.ok(server.stats.lostAnswers > 0 && server.stats.hangs > 0, 'the faults were injected')
+    assert.equal(r.putsWritten, N)
+    assert.equal(server.table('users').size, N)
+    const s = seen('BatchWriteItem')
+    assert.equal(r.requests, s.requests)
+    assert.equal(r.retries, s.entries - N, 'every re-send of an entry, after a lost answer or a timeout too')
+    assert.equal(r.unprocessedRounds, s.unprocessedRounds)
+    const all = seen()
+    assert.equal(client.metrics.errors, all.errors, 'a lost answer and a timeout are errors')
+    assert.equal(client.metrics.requests, all.requests)
+    // A lost answer's WCU were applied but never reported: consumedWcu counts what DynamoDB reported.
+    const reported = server.stats.requestLog.filter((x) => x.outcome === 'ok').reduce((n, x) => n + x.wcu, 0)
+    assert.equal(r.consumedWcu, reported)
   })
 
   it('a request split after a ValidationException counts each re-sent entry once', async () => {
