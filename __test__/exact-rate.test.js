@@ -112,6 +112,25 @@ describe('rate limits hold at the server (issue 10 item 3)', () => {
     for (const w of writes) if (w.wcu > 2) assert.equal(w.entries, 1, 'an item larger than the burst goes alone')
   })
 
+  it('re-sends of unprocessed and throttled items are paced by the same bucket', async () => {
+    await server.setFaults({ unprocessedRate: 0.3, throttleRate: 0.1 })
+    try {
+      const client = new DynamoDBClient(clientOptions(server.endpoint))
+      const r = await withBatch(client, 'rl', (b) => b.putMany(Array.from({ length: 60 }, (_, i) => small('r', i))), {
+        rateLimit: new FixedRate({ wcu: 20, burst: 3 }),
+        keySchema: KEY,
+        maxRetries: 30,
+        baseDelayMs: 1,
+        maxDelayMs: 10,
+      })
+      assert.equal(r.putsWritten, 60)
+      const { snap } = await assertCeiling({ rate: 20, burst: 3, what: 'wcu 20, burst 3, with re-sends' })
+      assert.ok(snap.entriesUnprocessed > 0 && snap.throttled > 0, 'the faults were injected')
+    } finally {
+      await server.setFaults({ unprocessedRate: 0, throttleRate: 0 })
+    }
+  })
+
   it('AdaptiveRate({ maxWcu: 20 }) stays within its maximum the same way', async () => {
     const client = new DynamoDBClient(clientOptions(server.endpoint))
     const rate = new AdaptiveRate({ maxWcu: 20, startWcu: 20 })
