@@ -24,6 +24,7 @@ use aws_sdk_dynamodb::types::{
   AttributeDefinition, BillingMode, KeySchemaElement, KeyType as SdkKeyType,
   ReturnConsumedCapacity, ScalarAttributeType, TableDescription, TableStatus,
 };
+use aws_smithy_http_client::pool::{Client as PoolClient, ConnectionEvent, ConnectionPool};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
@@ -31,10 +32,10 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 /// Credentials given to the client instead of the chain.
 #[derive(Clone, Debug)]
@@ -126,9 +127,18 @@ pub struct Call<'a> {
   pub policy: &'a RetryPolicy,
 }
 
+/// The client's open connections, as its connection pool reports them (opened, not yet physically
+/// closed), so that `close` can wait until they are gone.
+#[derive(Default)]
+struct Sockets {
+  open: AtomicUsize,
+  changed: Notify,
+}
+
 pub struct Dynamo {
   opts: ClientOptions,
   sdk: RwLock<Option<aws_sdk_dynamodb::Client>>,
+  sockets: Arc<Sockets>,
   init: tokio::sync::Mutex<()>,
   closed: AtomicBool,
   permits: Arc<Semaphore>,
@@ -176,6 +186,7 @@ impl Dynamo {
       permits: Arc::new(Semaphore::new(opts.max_connections.max(1))),
       opts,
       sdk: RwLock::new(None),
+      sockets: Arc::default(),
       init: tokio::sync::Mutex::new(()),
       closed: AtomicBool::new(false),
       schemas: Arc::new(Schemas::default()),
@@ -247,13 +258,30 @@ impl Dynamo {
       Some(Creds::Provider(p)) => loader = loader.credentials_provider(p.clone()),
       None => {}
     }
-    let http = aws_smithy_http_client::Builder::new()
-      .pool_idle_timeout(o.idle_timeout)
-      .pool_max_idle_per_host(o.max_connections)
+    // The SDK's bounded pool: at most maxConnections sockets (connecting, busy or idle) to the endpoint,
+    // whatever the timing of a connection's return (a request slot alone does not bound sockets: a request
+    // may start before the previous one's connection is back in an unbounded pool, and open another).
+    let sockets = self.sockets.clone();
+    let pool = ConnectionPool::builder()
+      .idle_timeout(o.idle_timeout)
+      .max_connections_per_host(o.max_connections.max(1))
+      .event_listener(move |e: &ConnectionEvent<'_>| match e {
+        ConnectionEvent::Opened(_) => {
+          sockets.open.fetch_add(1, Ordering::AcqRel);
+        }
+        ConnectionEvent::PhysicalClose(_) => {
+          sockets.open.fetch_sub(1, Ordering::AcqRel);
+          sockets.changed.notify_waiters();
+        }
+        _ => {}
+      })
       .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
         aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
       ))
-      .build_https();
+      .build_https()
+      .map_err(|e| CoreError::new(error::INTERNAL, format!("connection pool: {e}")))?;
+    let http = PoolClient::new(&pool)
+      .map_err(|e| CoreError::new(error::INTERNAL, format!("connection pool: {e}")))?;
     loader = loader.http_client(http);
     loader = loader.timeout_config(
       TimeoutConfig::builder()
@@ -278,8 +306,8 @@ impl Dynamo {
     Ok(aws_sdk_dynamodb::Client::from_conf(b.build()))
   }
 
-  /// Refuses new requests (`ClientClosed`), waits for those in flight, and drops the SDK client, so its
-  /// connections close.
+  /// Refuses new requests (`ClientClosed`), waits for those in flight, drops the SDK client (and with it
+  /// the connection pool), and resolves once the pool reports every connection closed.
   pub async fn close(&self) {
     self.closed.store(true, Ordering::Release);
     let total = self.opts.max_connections.max(1) as u32;
@@ -287,6 +315,17 @@ impl Dynamo {
       drop(all);
     }
     self.sdk.write().unwrap().take();
+    // Bounded, in case something else still holds the pool: its idle expiry closes them by then.
+    let _ = tokio::time::timeout(self.opts.idle_timeout + Duration::from_secs(5), async {
+      loop {
+        let changed = self.sockets.changed.notified();
+        if self.sockets.open.load(Ordering::Acquire) == 0 {
+          return;
+        }
+        changed.await;
+      }
+    })
+    .await;
   }
 
   /// Runs one call: for each attempt, takes its write capacity, a connection slot and records it; retries
