@@ -51,6 +51,10 @@ export declare class NativeClient {
    */
   close(): Promise<undefined>
   get closed(): boolean
+  /** Resolves to the transaction's metrics once DynamoDB committed it. */
+  transactWrite(actions: unknown, parts: Array<TransactPartsJs>, options: unknown): Promise<TransactMetricsJs>
+  /** Resolves to the items' read wires, aligned with `gets` (null where there is no item). */
+  transactGet(gets: unknown, parts: Array<TransactPartsJs>, options: unknown): Promise<Array<ReadItemJs | undefined | null>>
 }
 
 export declare class NativeWriter {
@@ -59,7 +63,7 @@ export declare class NativeWriter {
    * One put (`kind` 0) or delete (1): the codec's wire, its binaries, and the caller's object. Returns
    * nothing when accepted with room, a Promise when the caller should wait; throws what refuses it.
    */
-  push(kind: number, wire: string, bins: Array<Buffer> | undefined | null, item: unknown): Promise<undefined> | null
+  push(kind: number, wire: unknown, bins: Array<Buffer> | undefined | null, item: unknown): Promise<undefined> | null
   /**
    * Many operations: the codec's length-prefixed run, the binaries (numbered across the run) and the
    * callers' objects in order. Every valid one is accepted; throws (or the Promise rejects with) the first
@@ -89,7 +93,7 @@ export declare class NativeWriter {
   get keySchemaKnown(): boolean
   get table(): string
   /** Live totals of the writer's whole life. */
-  get metrics(): WriterMetricsJs
+  get metrics(): BatchWriteResultJs & { accepted: number; inFlight: number; rateLimit?: RateStatsJs }
 }
 
 export interface BatchWriteResultJs {
@@ -205,8 +209,15 @@ export declare function surface(): Surface
 export interface Surface {
   clientOptions: Array<string>
   writerOptions: Array<string>
+  transactWriteOptions: Array<string>
+  transactGetOptions: Array<string>
   errorCodes: Array<string>
   itemReasons: Array<string>
+}
+
+export interface TableCapacityJs {
+  consumedWcu: number
+  consumedRcu: number
 }
 
 export interface TableInfoJs {
@@ -218,22 +229,26 @@ export interface TableInfoJs {
   billingMode?: string
 }
 
-export interface WriterMetricsJs {
-  putsWritten: number
-  deletesWritten: number
-  failed: number
-  skipped: number
-  requests: number
-  retries: number
-  throttles: number
-  unprocessedRounds: number
+export interface TransactMetricsJs {
+  operation: string
+  durationMs: number
   consumedWcu: number
-  elapsedMs: number
-  totalLatencyMs: number
-  p50LatencyMs: number
-  p99LatencyMs: number
-  itemsPerSecond: number
-  accepted: number
-  inFlight: number
-  rateLimit?: RateStatsJs
+  consumedRcu: number
+  /** Capacity consumed per table. */
+  tables: Record<string, TableCapacityJs>
+  attempts: number
+  requestId?: string
+  clientRequestToken?: string
+}
+
+/**
+ * What the facade's codec encoded for one action or get: its item or key, and its condition's names and
+ * values.
+ */
+export interface TransactPartsJs {
+  wire: string
+  bins?: Array<Buffer>
+  names?: string
+  values?: string
+  valuesBins?: Array<Buffer>
 }

@@ -160,7 +160,7 @@ export interface DynamoDBClientOptions {
   credentials?: Credentials | CredentialProvider
   /** Named profile from the shared config files; default: AWS_PROFILE or 'default'. */
   profile?: string
-  /** SDK-level attempts per single-item request (default 3). BatchWriter requests use the writer's own retry policy. */
+  /** Attempts per single-item request and per transaction (default 3). BatchWriter requests use the writer's own retry policy. */
   maxAttempts?: number
   /** TCP connect timeout in ms (default 3100). */
   connectTimeoutMs?: number
@@ -223,6 +223,108 @@ export interface GetItemOptions {
   consistentRead?: boolean
 }
 
+/** A transaction's put: the item, written if the condition (if any) holds. */
+export interface TransactPut<T extends object = Item> extends WriteOptions {
+  table: string
+  item: T
+}
+/** A transaction's delete by key (a whole item is accepted; only its key attributes are sent). */
+export interface TransactDelete<T extends object = Item> extends WriteOptions {
+  table: string
+  key: Partial<T>
+}
+/** A transaction's update of the item with this key (created if absent, as UpdateItem does). */
+export interface TransactUpdate<T extends object = Item> extends WriteOptions {
+  table: string
+  key: Partial<T>
+  updateExpression: string
+}
+/** A condition on an item the transaction does not write: if it fails, nothing is written. */
+export interface TransactConditionCheck<T extends object = Item> extends WriteOptions {
+  table: string
+  key: Partial<T>
+  conditionExpression: string
+}
+/** `T`, as a place TypeScript does not infer `T` from (the default applies unless `T` is given). */
+type NotInferred<T> = [T][T extends any ? 0 : never]
+
+/**
+ * One action of `transactWrite`: exactly one of `put`, `delete`, `update`, `conditionCheck`. `T` is the item
+ * type: any object by default (the values are checked at run time), or your own (a union of several for
+ * several tables) when you pass it: `transactWrite<Account | Order>(…)`.
+ */
+export type TransactWriteAction<T extends object = Item> =
+  | { put: TransactPut<T>; delete?: never; update?: never; conditionCheck?: never }
+  | { delete: TransactDelete<T>; put?: never; update?: never; conditionCheck?: never }
+  | { update: TransactUpdate<T>; put?: never; delete?: never; conditionCheck?: never }
+  | { conditionCheck: TransactConditionCheck<T>; put?: never; delete?: never; update?: never }
+
+export interface TransactWriteOptions {
+  /**
+   * Makes the call idempotent: within 10 minutes, the same token with the same actions applies once. Default: a
+   * random token generated for the call (every retry of the call carries it); it is in the result and in
+   * `err.clientRequestToken`, so the call can be repeated safely.
+   */
+  clientRequestToken?: string
+  /** 'ALL_OLD': a cancellation's reason for a failed condition carries the item as it was (`reason.item`). */
+  returnValuesOnConditionCheckFailure?: 'ALL_OLD' | 'NONE'
+  /**
+   * Retry a transaction cancelled by conflicts with other requests on its items (default false: your
+   * conditions were judged against items that were changing; it rejects with TransactionCanceled).
+   */
+  retryConflicts?: boolean
+}
+
+export interface TransactGetOptions {
+  /** Retry a read cancelled by a conflicting write (default true: a read has no conditions to go stale). */
+  retryConflicts?: boolean
+}
+
+/** One read of `transactGet`. */
+export interface TransactGet {
+  table: string
+  /** The item's key (a whole item is accepted; only its key attributes are sent). */
+  key: object
+  /** Top-level attribute names to read (default: the whole item). */
+  projection?: string[]
+}
+
+/** What a committed transaction reports. */
+export interface TransactWriteMetrics {
+  operation: 'TransactWriteItems'
+  /** From the first attempt to the answer, retries included. */
+  durationMs: number
+  consumedWcu: number
+  /** Read units: reported for a repeated token, whose answer only read the items. */
+  consumedRcu: number
+  /** Consumed capacity per table. */
+  tables: Record<string, { consumedWcu: number; consumedRcu: number }>
+  attempts: number
+  requestId?: string
+  /** The token the transaction was sent with (the caller's, or the generated one). */
+  clientRequestToken: string
+}
+
+/**
+ * Why DynamoDB cancelled a transaction, for one action (`err.reasons[i]` is about `actions[i]`):
+ * `'None'` for actions that did not cause it.
+ */
+export interface CancellationReason {
+  code:
+    | 'None'
+    | 'ConditionalCheckFailed'
+    | 'TransactionConflict'
+    | 'ItemCollectionSizeLimitExceeded'
+    | 'ValidationError'
+    | 'ThrottlingError'
+    | 'ProvisionedThroughputExceeded'
+    | 'Unknown'
+    | string
+  message: string
+  /** The item as it was, for a failed condition with `returnValuesOnConditionCheckFailure: 'ALL_OLD'`. */
+  item?: ReadItem
+}
+
 export interface ClientMetrics {
   requests: number
   errors: number
@@ -262,6 +364,19 @@ export declare class DynamoDBClient {
   /** Deletes a table; resolves when DynamoDB accepted the deletion. */
   deleteTable(table: string): Promise<void>
   describeTable(table: string): Promise<TableDescription>
+  /**
+   * Writes up to 100 items, in up to 100 tables, all or nothing. Resolves to the metrics once committed; a
+   * cancelled transaction rejects with `err.code === 'TransactionCanceled'` and `err.reasons`, one per action.
+   */
+  transactWrite<T extends object = object>(
+    actions: TransactWriteAction<NotInferred<T>>[],
+    options?: TransactWriteOptions,
+  ): Promise<TransactWriteMetrics>
+  /**
+   * Reads up to 100 items at once, consistently with each other. Resolves to an array aligned with `gets`:
+   * the item, or `undefined` when there is none. `T` is what you expect to read (not checked).
+   */
+  transactGet<T extends object = ReadItem>(gets: TransactGet[], options?: TransactGetOptions): Promise<(T | undefined)[]>
   /** The metrics of the most recent getItem that settled. */
   readonly lastGetMetrics: OperationMetrics | undefined
   /** Totals across every operation and writer of this client. */
@@ -438,6 +553,8 @@ export type ErrorCode =
   | 'KeySchemaUnavailable'
   | 'ServiceError'
   | 'Internal'
+  /** A transaction DynamoDB cancelled: `err.reasons` has one entry per action. */
+  | 'TransactionCanceled'
   /** Thrown when the package is loaded: no native binary for this platform, or not where it was looked for. */
   | 'NativeBindingUnavailable'
 
@@ -450,6 +567,10 @@ export declare class DynabatchError extends Error {
   readonly statusCode?: number
   /** The error this one wraps (KeySchemaUnavailable over the DescribeTable error that caused it). */
   readonly cause?: unknown
+  /** transactWrite, once sent: the token it was sent with (repeating the call with it is safe). */
+  readonly clientRequestToken?: string
+  /** TransactionCanceled: why, one entry per action (or get), in order. */
+  readonly reasons?: CancellationReason[]
 }
 
 /** Thrown (as a rejection) for an item or key that breaks the marshalling rules; the message names the path. */
@@ -470,3 +591,5 @@ export declare class SuppressedError extends Error {
   readonly suppressed: unknown
   readonly code?: string
 }
+
+export { importFrom, type ImportInput, type ImportStream, type ImportOptions, type ImportSummary, type ImportFileSummary, type ImportProgress, type ImportEvent, type DeadLetterRecord } from './lib/import/index.js'

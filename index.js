@@ -20,4 +20,5 @@ module.exports = {
   DynabatchError,
   InvalidItemError,
   SuppressedError,
+  importFrom: require('./lib/import/index.js').importFrom,
 }

@@ -13,5 +13,6 @@ export const {
   DynabatchError,
   InvalidItemError,
   SuppressedError,
+  importFrom,
 } = m
 export default m

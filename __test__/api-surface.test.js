@@ -34,7 +34,11 @@ const memberNames = (node) =>
 
 describe('index.d.ts matches the runtime', () => {
   it('declares exactly the values index.js exports', () => {
-    const values = [...classes.keys(), ...functions.keys()].sort()
+    // `export { importFrom, type … } from './lib/import/index.js'`: the names that are not type-only
+    const reexported = source.statements
+      .filter((s) => ts.isExportDeclaration(s) && !s.isTypeOnly && s.exportClause)
+      .flatMap((s) => s.exportClause.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text))
+    const values = [...classes.keys(), ...functions.keys(), ...reexported].sort()
     assert.deepEqual(values, Object.keys(dynabatch).sort())
     for (const name of values) assert.equal(typeof dynabatch[name], 'function', name)
   })
@@ -42,6 +46,8 @@ describe('index.d.ts matches the runtime', () => {
   it('declares exactly the option names the core accepts', () => {
     assert.deepEqual(memberNames(interfaces.get('DynamoDBClientOptions')).sort(), [...surface.clientOptions].sort())
     assert.deepEqual(memberNames(interfaces.get('BatchWriterOptions')).sort(), [...surface.writerOptions].sort())
+    assert.deepEqual(memberNames(interfaces.get('TransactWriteOptions')).sort(), [...surface.transactWriteOptions].sort())
+    assert.deepEqual(memberNames(interfaces.get('TransactGetOptions')).sort(), [...surface.transactGetOptions].sort())
   })
 
   it('declares the public methods and getters of each class', () => {

@@ -38,6 +38,7 @@ const API = [
   'InvalidItemError',
   'NumberValue',
   'SuppressedError',
+  'importFrom',
   'withBatch',
 ]
 
@@ -385,7 +386,7 @@ export async function load(client: DynamoDBClient, users: User[], loose: Record<
   it('npx dynabatch --help exits 0, and npx dynabatch import loads a JSON Lines file into dynalite', async () => {
     const npxEnv = { extraEnv: { npm_config_offline: 'true' } }
     const help = await ok('npx', ['dynabatch', '--help'], npxEnv)
-    assert.match(help.stdout, /dynabatch import <file \| -> --table <name>/)
+    assert.match(help.stdout, /dynabatch import <input\.\.\.> --table <name>/)
 
     const table = uniqueTableName('consumer_cli')
     const users = Array.from({ length: 300 }, (_, i) => ({ pk: `user#${i}`, age: 20 + (i % 50), tags: ['a', `t${i}`] }))

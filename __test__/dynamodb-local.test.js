@@ -8,9 +8,10 @@
 
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { DynamoDBClient: SdkClient, BatchWriteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } = require('@aws-sdk/client-dynamodb')
+const { BatchWriteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } = require('@aws-sdk/client-dynamodb')
 const { DynamoDBClient, NumberValue, BatchWriter, withBatch } = require('dynabatch')
-const { startDynamoDBLocal, skipReason } = require('./helpers/dynamodb-local.js')
+const { skipReason } = require('./helpers/dynamodb-local.js')
+const { startLocalClients } = require('./helpers/local-clients.js')
 const { clientOptions, uniqueTableName } = require('./helpers/dynalite.js')
 const roundTripItems = require('./helpers/round-trip-items.js')
 
@@ -53,31 +54,17 @@ function canonical(av) {
 }
 
 describe('on DynamoDB Local', { skip: skipReason() }, () => {
+  let env
   let local
   let client
   let sdk
-  const records = []
-  // The operations the client sent while fn ran, DescribeTable (reading the key schema) left out. The count
-  // comes from client.metrics, kept in step with the requests; the records, which name them, arrive
-  // asynchronously shortly after, so they are awaited (boundedly).
-  const requestsDuring = async (fn) => {
-    const before = client.metrics.requests
-    const from = records.length
-    await fn()
-    const n = client.metrics.requests - before
-    for (const until = Date.now() + 5000; records.length - from < n && Date.now() < until; ) await new Promise(setImmediate)
-    return records.slice(from).map((r) => r.operation).filter((op) => op !== 'DescribeTable')
-  }
+  const requestsDuring = (fn) => env.requestsDuring(fn)
 
   before(async () => {
-    local = await startDynamoDBLocal()
-    client = new DynamoDBClient({ ...clientOptions(local.endpoint), onRequest: (r) => records.push(r) })
-    sdk = new SdkClient({ ...clientOptions(local.endpoint), maxAttempts: 1 })
+    env = await startLocalClients()
+    ;({ local, client, sdk } = env)
   })
-  after(async () => {
-    sdk?.destroy()
-    await local?.close()
-  })
+  after(() => env?.close())
 
   async function newTable(keySchema = { partitionKey: { name: 'pk', type: 'S' } }) {
     const t = uniqueTableName('ddbl')

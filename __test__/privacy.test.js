@@ -199,7 +199,10 @@ describe('the CLI prints no item contents', () => {
 
   // Bad lines, each holding the secret: the dead-letter file keeps the item (that is its job), but the
   // messages (stderr and each record's "message") must not.
-  const CLI_TODO = { todo: 'the CLI (lib/cli, the loader) quotes JSON.parse snippets and DynamoDB JSON values in its messages' }
+  // Not kept yet: lib/import/json-lines.js (toLineError) passes V8's JSON.parse message on, which quotes the
+  // line ("Unexpected token 's', "ssn 123-45-6789" is not valid JSON"); lib/import/ddb-json.js (describe)
+  // prints the offending value ('got number 7000000123', 'got the string "S3CR3T!!"').
+  const CLI_TODO = { todo: 'the loader quotes JSON.parse snippets and DynamoDB JSON values in its messages' }
 
   it('json lines: lines that are not JSON, a number out of range', CLI_TODO, async () => {
     const file = path.join(dir, 'in.jsonl')

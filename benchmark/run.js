@@ -24,6 +24,14 @@ const DYNALITE_ITEMS = quick ? 5000 : 20000
 
 // pydynox runs from Python when it is installed (DYNABATCH_BENCH_PYTHON may name a virtualenv's python).
 const PYTHON = process.env.DYNABATCH_BENCH_PYTHON || 'python3'
+// The raw Rust SDK row: benchmark/sdk_peer.rs, built as a cargo example.
+const SDK_PEER = path.join(__dirname, '..', 'target', 'release', 'examples', 'sdk_peer')
+
+function buildSdkPeer() {
+  process.stderr.write('  building the raw SDK peer (cargo build --release --example sdk_peer)…\n')
+  const r = spawnSync('cargo', ['build', '--release', '--quiet', '--example', 'sdk_peer'], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'ignore', 'inherit'] })
+  return r.status === 0
+}
 
 function runNode(args, command = process.execPath) {
   return new Promise((resolve, reject) => {
@@ -44,7 +52,9 @@ async function measure(peer, endpoint, n, inFlight) {
     runs.push(
       peer === 'pydynox'
         ? await runNode(['benchmark/pydynox_peer.py', endpoint, String(n)], PYTHON)
-        : await runNode(['benchmark/peer.js', peer, endpoint, String(n), String(inFlight)]),
+        : peer === 'sdk'
+          ? await runNode([endpoint, String(n), String(inFlight)], SDK_PEER)
+          : await runNode(['benchmark/peer.js', peer, endpoint, String(n), String(inFlight)]),
     )
   }
   const keys = ['itemsPerSecond', 'cpuSecondsPer100k', 'eventLoopMsPer100k', 'peakRssMb']
@@ -71,9 +81,11 @@ async function main() {
     const peers = [
       ['lib-dynamodb, 1 in flight', 'lib-dynamodb', 1],
       ['lib-dynamodb, 16 in flight', 'lib-dynamodb', 16],
+      ['aws-sdk-dynamodb (Rust), 16 in flight', 'sdk', 16],
       ['dynabatch put (awaited)', 'dynabatch-put', 16],
       ['dynabatch putMany (1,000)', 'dynabatch-putMany', 16],
     ]
+    if (!buildSdkPeer()) peers.splice(2, 1)
     const rows = []
     for (const [name, peer, inFlight] of peers) {
       const m = await measure(peer, sink.endpoint, peer === 'lib-dynamodb' && inFlight === 1 ? Math.min(ITEMS, 20000) : ITEMS, inFlight)
@@ -89,6 +101,7 @@ async function main() {
       pydynoxNote = `pydynox: not installed for ${PYTHON} (pip install pydynox, or set DYNABATCH_BENCH_PYTHON, to add its row)`
     }
     const base = rows[1]
+    const sdkRow = rows.find((r) => r.name.startsWith('aws-sdk-dynamodb'))
     const cols = [
       { title: 'peer (sink server)', fmt: (r) => r.name },
       { title: 'items/s', fmt: (r) => fmt0(r.itemsPerSecond) },
@@ -99,8 +112,10 @@ async function main() {
         title: 'vs lib-dynamodb@16',
         fmt: (r) =>
           `${(r.itemsPerSecond / base.itemsPerSecond).toFixed(2)}x items/s` +
-          (r.eventLoopMsPer100k === null ? '' : `, ${(r.eventLoopMsPer100k / base.eventLoopMsPer100k).toFixed(3)}x loop`),
+          (r.eventLoopMsPer100k === null ? '' : `, ${(r.eventLoopMsPer100k / base.eventLoopMsPer100k).toFixed(3)}x loop`) +
+          `, ${(r.cpuSecondsPer100k / base.cpuSecondsPer100k).toFixed(2)}x CPU`,
       },
+      { title: 'vs Rust SDK', fmt: (r) => (sdkRow ? `${(r.itemsPerSecond / sdkRow.itemsPerSecond).toFixed(2)}x items/s` : 'n/a') },
     ]
     console.log(table(rows, cols))
     console.log(`(${pydynoxNote})\n`)
@@ -142,6 +157,7 @@ async function main() {
   } finally {
     server.stdin.end()
   }
+  results.loader = await require('./loader.js').bench({ quick })
   if (asJson) fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n')
 }
 

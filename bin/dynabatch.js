@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict'
-// dynabatch: load JSON Lines into DynamoDB (import) or delete by key (delete). See `dynabatch --help`;
-// the work is in lib/cli/main.js.
+// dynabatch: load JSON Lines, DynamoDB JSON and DynamoDB export folders into a table (import) or delete by key
+// (delete). See `dynabatch --help`; the command line is lib/cli/main.js, the job lib/import/index.js.
 
 const { main } = require('../lib/cli/main.js')
 

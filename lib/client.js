@@ -5,6 +5,7 @@
 const native = require('./native.js')
 const { Encoder, decodeItem } = require('./codec.js')
 const { recordSink, nativeOptions, isLogger } = require('./hooks.js')
+const transact = require('./transact.js')
 
 class DynamoDBClient {
   constructor(options) {
@@ -45,6 +46,16 @@ class DynamoDBClient {
     const out = await this._native.getItem(table, w, this._encoder.bins || undefined, options)
     this._lastGet = clean(this._native.lastGetMetrics)
     return out ? decodeItem(out.wire, out.bins) : undefined
+  }
+
+  /** All or nothing: puts, deletes, updates and condition checks on up to 100 items (lib/transact.js). */
+  async transactWrite(actions, options) {
+    return clean(await transact.transactWrite(this, actions, options))
+  }
+
+  /** Up to 100 items read at once, consistently; resolves to an array aligned with `gets`. */
+  async transactGet(gets, options) {
+    return transact.transactGet(this, gets, options)
   }
 
   /** The metrics of the most recent getItem that succeeded. */

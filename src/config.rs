@@ -99,6 +99,15 @@ pub const WRITER_OPTIONS: &[&str] = &[
   "slowRequestMs",
 ];
 
+/// transactWrite's options (`clientRequestToken` is checked by `transact.rs`).
+pub const TRANSACT_WRITE_OPTIONS: &[&str] = &[
+  "clientRequestToken",
+  "returnValuesOnConditionCheckFailure",
+  "retryConflicts",
+];
+
+pub const TRANSACT_GET_OPTIONS: &[&str] = &["retryConflicts"];
+
 /// Refuses option names that are not known, naming the known ones.
 pub fn check_names(what: &str, names: &[String], known: &[&str]) -> Result<(), CoreError> {
   for n in names {

@@ -153,7 +153,7 @@ pub struct Dynamo {
   jitter: Arc<dyn Jitter>,
 }
 
-fn body_swap(body: Bytes) -> impl Fn(&mut HttpRequest) + Send + Sync + 'static {
+pub(crate) fn body_swap(body: Bytes) -> impl Fn(&mut HttpRequest) + Send + Sync + 'static {
   move |req: &mut HttpRequest| {
     let len = body.len();
     *req.body_mut() = SdkBody::from(body.clone());
@@ -198,6 +198,11 @@ impl Dynamo {
 
   pub fn options(&self) -> &ClientOptions {
     &self.opts
+  }
+
+  /// The retry policy of single requests (`maxAttempts`).
+  pub fn policy(&self) -> &RetryPolicy {
+    &self.policy
   }
 
   fn closed_error() -> CoreError {
@@ -419,7 +424,7 @@ impl Dynamo {
   /// cached; None when it cannot be read, whatever the reason: the check is then skipped and the request
   /// itself says what is wrong (a missing table, an invalid name, no connection), as DynamoDB checks keys
   /// anyway.
-  async fn single_item_schema(
+  pub(crate) async fn single_item_schema(
     self: &Arc<Self>,
     table: &str,
   ) -> Result<Option<Arc<KeySchema>>, CoreError> {

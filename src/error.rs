@@ -21,6 +21,8 @@ pub const CREDENTIALS: &str = "CredentialsError";
 pub const KEY_SCHEMA_UNAVAILABLE: &str = "KeySchemaUnavailable";
 pub const SERVICE_ERROR: &str = "ServiceError";
 pub const INTERNAL: &str = "Internal";
+/// A transaction DynamoDB cancelled; `reasons` say why, one per action.
+pub const TRANSACTION_CANCELED: &str = "TransactionCanceled";
 
 /// Per-item failure reasons that are not error codes of a rejected call.
 pub const UNPROCESSED_AFTER_RETRIES: &str = "UnprocessedAfterRetries";
@@ -44,6 +46,7 @@ pub const CODES: &[&str] = &[
   KEY_SCHEMA_UNAVAILABLE,
   SERVICE_ERROR,
   INTERNAL,
+  TRANSACTION_CANCELED,
 ];
 
 /// Every reason a failed item can carry besides a service code.
@@ -201,13 +204,15 @@ where
       }
     }
     // The provider chain says what it tried: worth showing whole.
-    _ if is_credentials_failure(&chain_text(&err)) => CoreError::new(
-      CREDENTIALS,
-      format!(
-        "could not load AWS credentials: {}\nTo supply them, {CREDENTIALS_HINT}",
-        root_cause_within(&err, 1200)
-      ),
-    ),
+    _ if has_credentials_error(&err) || is_credentials_failure(&chain_text(&err)) => {
+      CoreError::new(
+        CREDENTIALS,
+        format!(
+          "could not load AWS credentials: {}\nTo supply them, {CREDENTIALS_HINT}",
+          root_cause_within(&err, 1200)
+        ),
+      )
+    }
     SdkError::TimeoutError(_) => {
       CoreError::new(TIMEOUT, "request timed out (requestTimeoutMs)").with_retry(Retry::Transient)
     }
@@ -241,7 +246,22 @@ where
   }
 }
 
-/// Credential resolution fails inside the dispatch phase; only its text tells it from a network error.
+/// Credential resolution fails inside the dispatch phase: a provider's error is somewhere in the chain.
+fn has_credentials_error(e: &(dyn std::error::Error + 'static)) -> bool {
+  let mut cur = Some(e);
+  while let Some(c) = cur {
+    if c
+      .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+      .is_some()
+    {
+      return true;
+    }
+    cur = c.source();
+  }
+  false
+}
+
+/// Some chains only say it in their text.
 fn is_credentials_failure(chain: &str) -> bool {
   chain.contains("credential provider")
     || chain.contains("no credentials")

@@ -652,7 +652,7 @@ impl<'a, B: AsRef<[u8]>> Reader<'a, B> {
 
   /// One top-level item: a map, within the size limit when `sized`.
   fn item(&mut self, root: &str, sized: bool) -> Result<Encoded, ItemError> {
-    let mut top = Vec::new();
+    let mut top = Vec::with_capacity(16);
     let res = (|| -> Res<usize> {
       if self.peek() != Some(b'{' as u16) {
         let what = self.describe_here()?;
@@ -704,7 +704,8 @@ pub fn encode<B: AsRef<[u8]>>(
     w: wire,
     pos: 0,
     bins,
-    out: Vec::with_capacity(wire.len() + wire.len() / 2 + 16),
+    // the JSON of a typical item is under twice its wire (each value adds `{"S":""}`)
+    out: Vec::with_capacity(wire.len() * 2 + 32),
     path: Vec::new(),
     rules,
   };

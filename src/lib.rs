@@ -1,8 +1,8 @@
 #![deny(clippy::all)]
 //! dynabatch's core, napi-free: the item rules (`item`, `number`, `key`), the request bodies (`json`,
 //! `request`), the batch engine (`batch`), the key-schema policy (`schema`), retries (`retry`), rate
-//! limiting, metrics, reads (`read`), option validation (`config`) and the DynamoDB client (`dynamo`). The
-//! binding under `js` converts JS values and delegates to these.
+//! limiting, metrics, reads (`read`), option validation (`config`), transactions (`transact`) and the
+//! DynamoDB client (`dynamo`). The binding under `js` converts JS values and delegates to these.
 
 pub mod batch;
 pub mod config;
@@ -18,5 +18,6 @@ pub mod read;
 pub mod request;
 pub mod retry;
 pub mod schema;
+pub mod transact;
 
 mod js;

@@ -13,49 +13,69 @@ pub const MIN_POINT: i64 = -129;
 /// `Number.MAX_SAFE_INTEGER`: a JS number beyond it may already have lost digits.
 pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-/// A number taken apart: sign, significant digits (no leading or trailing zeros) and the decimal exponent
-/// of the first significant digit (value = 0.d1d2… × 10^point).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Parsed {
+/// A number taken apart, without copying it: its sign, where its significant digits are (the text's
+/// digits with leading and trailing zeros skipped), and the decimal exponent of the first significant digit
+/// (value = 0.d1d2… × 10^point).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parsed<'a> {
+  /// The mantissa: the text's digits and point, without sign or exponent.
+  mantissa: &'a [u8],
   pub negative: bool,
-  pub digits: Vec<u8>,
+  /// How many digits of the mantissa come before the first significant one.
+  skip: usize,
+  /// How many significant digits (0 for zero).
+  pub sig: usize,
   pub point: i64,
 }
 
-impl Parsed {
+impl Parsed<'_> {
   pub fn is_zero(&self) -> bool {
-    self.digits.is_empty()
+    self.sig == 0
+  }
+  /// The significant digits, in order.
+  pub fn digits(&self) -> impl Iterator<Item = u8> + '_ {
+    self
+      .mantissa
+      .iter()
+      .filter(|c| c.is_ascii_digit())
+      .skip(self.skip)
+      .take(self.sig)
+      .map(|c| c - b'0')
   }
 }
 
 /// Parses and validates DynamoDB number text (`[+-]digits[.digits][(e|E)[+-]digits]`, a digit on either side
-/// of the point). The error is the rule that was broken.
-pub fn parse(text: &[u8]) -> Result<Parsed, String> {
+/// of the point). The error is the rule that was broken. Allocates nothing.
+pub fn parse(text: &[u8]) -> Result<Parsed<'_>, String> {
   let bad = || "not a valid DynamoDB number".to_string();
   let mut i = 0;
   let negative = text.first() == Some(&b'-');
   if negative || text.first() == Some(&b'+') {
     i += 1;
   }
-  let mut digits: Vec<u8> = Vec::with_capacity(text.len());
-  let mut int_digits = 0i64;
+  let start = i;
+  let (mut count, mut int_digits) = (0usize, 0i64);
+  let (mut first, mut last) = (None::<usize>, 0usize);
   let mut seen_dot = false;
-  let mut any = false;
   while i < text.len() {
     match text[i] {
       d @ b'0'..=b'9' => {
-        digits.push(d - b'0');
+        if d != b'0' {
+          first.get_or_insert(count);
+          last = count;
+        }
+        count += 1;
         if !seen_dot {
           int_digits += 1;
         }
-        any = true;
       }
       b'.' if !seen_dot => seen_dot = true,
       _ => break,
     }
     i += 1;
   }
-  if !any {
+  let mantissa = &text[start..i];
+  if count == 0 {
     return Err(bad());
   }
   let mut exp: i64 = 0;
@@ -65,14 +85,14 @@ pub fn parse(text: &[u8]) -> Result<Parsed, String> {
     if eneg || text.get(i) == Some(&b'+') {
       i += 1;
     }
-    let start = i;
+    let estart = i;
     while i < text.len() && text[i].is_ascii_digit() {
       exp = exp
         .saturating_mul(10)
         .saturating_add((text[i] - b'0') as i64);
       i += 1;
     }
-    if i == start {
+    if i == estart {
       return Err(bad());
     }
     if eneg {
@@ -82,19 +102,19 @@ pub fn parse(text: &[u8]) -> Result<Parsed, String> {
   if i != text.len() {
     return Err(bad());
   }
-  let Some(first) = digits.iter().position(|&d| d != 0) else {
+  let Some(first) = first else {
     return Ok(Parsed {
+      mantissa,
       negative: false,
-      digits: Vec::new(),
+      skip: 0,
+      sig: 0,
       point: 0,
     });
   };
-  let last = digits.iter().rposition(|&d| d != 0).unwrap_or(first);
-  let sig = digits[first..=last].to_vec();
-  if sig.len() > MAX_DIGITS {
+  let sig = last - first + 1;
+  if sig > MAX_DIGITS {
     return Err(format!(
-      "a number of {} significant digits: DynamoDB numbers hold at most {MAX_DIGITS}",
-      sig.len()
+      "a number of {sig} significant digits: DynamoDB numbers hold at most {MAX_DIGITS}"
     ));
   }
   let point = int_digits - first as i64 + exp;
@@ -105,8 +125,10 @@ pub fn parse(text: &[u8]) -> Result<Parsed, String> {
     return Err("a number too small for DynamoDB (magnitudes must be 0 or at least 1E-130)".into());
   }
   Ok(Parsed {
+    mantissa,
     negative,
-    digits: sig,
+    skip: first,
+    sig,
     point,
   })
 }
@@ -121,7 +143,7 @@ pub fn canonical(p: &Parsed, out: &mut Vec<u8>) {
   if p.negative {
     out.push(b'-');
   }
-  out.extend(p.digits.iter().map(|d| b'0' + d));
+  out.extend(p.digits().map(|d| b'0' + d));
   out.push(b'e');
   out.extend_from_slice(p.point.to_string().as_bytes());
 }
@@ -138,7 +160,7 @@ pub fn size(p: &Parsed) -> usize {
   if p.is_zero() {
     return 1;
   }
-  let n = p.digits.len() as i64;
+  let n = p.sig as i64;
   // the decimal exponent of the first significant digit decides how the digits pair up
   let e = p.point - 1;
   let odd = n % 2 != 0 || e.rem_euclid(2) != 0;
@@ -147,7 +169,7 @@ pub fn size(p: &Parsed) -> usize {
 
 /// The rule for a JS number (the text is `String(v)`): finite, and within ±`Number.MAX_SAFE_INTEGER`, where
 /// every value is exactly the number the program meant; beyond it a bigint or a NumberValue says so.
-pub fn check_js_number(text: &str) -> Result<Parsed, String> {
+pub fn check_js_number(text: &str) -> Result<Parsed<'_>, String> {
   match text {
     "NaN" => return Err("NaN is not a valid DynamoDB number".into()),
     "Infinity" | "-Infinity" => return Err(format!("{text} is not a valid DynamoDB number")),
@@ -180,7 +202,7 @@ pub fn reads_as_js_number(text: &str) -> bool {
   let shortest = format!("{v:e}");
   match parse(shortest.as_bytes()) {
     Ok(q) => {
-      q.digits == p.digits && q.point == p.point && (q.negative == p.negative || p.is_zero())
+      q.digits().eq(p.digits()) && q.point == p.point && (q.negative == p.negative || p.is_zero())
     }
     Err(_) => false,
   }

@@ -3,7 +3,12 @@
 //
 // It implements just enough of the service for a batch writer: DescribeTable, BatchWriteItem, PutItem,
 // DeleteItem, GetItem, CreateTable, DeleteTable, ListTables, with the real service's validation for
-// BatchWriteItem (25 entries, duplicate keys, key types). On top of that it injects faults chosen by a
+// BatchWriteItem (25 entries, duplicate keys, key types); and for transactions, TransactWriteItems (Put and
+// Delete, without conditions) and TransactGetItems, with 100 entries, one per item, 4 MB, idempotent client
+// request tokens (a token seen again with the same items answers without applying; with other items,
+// IdempotentParameterMismatchException; while its transaction is held, TransactionInProgressException)
+// and, with the transactHoldMs fault, transactions that hold their items for a while: another transaction
+// touching a held item is cancelled with TransactionConflict at that item's position, as DynamoDB does. On top of that it injects faults chosen by a
 // seeded PRNG (repeatable runs): unprocessed entries, throttling, 500/503, socket resets, lost answers,
 // slow or hung answers, and a server-side WCU/second limit. It records what was applied, in order, so tests
 // can check the writer's guarantees server-side (no loss, last write wins, rate limits, concurrency).
@@ -35,8 +40,10 @@ const DDB = 'com.amazonaws.dynamodb.v20120810#'
 const CORAL = 'com.amazon.coral.service#'
 const CONTENT_TYPE = 'application/x-amz-json-1.0'
 const MAX_BATCH = 25
+const MAX_TRANSACT = 100
+const MAX_TRANSACT_BYTES = 4 * 1024 * 1024
 const MAX_ITEM_BYTES = 400 * 1024
-const WRITE_OPS = new Set(['BatchWriteItem', 'PutItem', 'DeleteItem'])
+const WRITE_OPS = new Set(['BatchWriteItem', 'PutItem', 'DeleteItem', 'TransactWriteItems'])
 const KEY_TYPES = new Set(['S', 'N', 'B'])
 const SCHEMA_MISMATCH = 'The provided key element does not match the schema'
 
@@ -52,6 +59,8 @@ const DEFAULT_FAULTS = Object.freeze({
   capacityWcuPerSecond: 0,
   failKeys: null,
   faultOps: ['BatchWriteItem'],
+  // ms an accepted TransactWriteItems holds its items before it is applied and answered (0: applied at once)
+  transactHoldMs: 0,
   // Outcomes for the next requests of faultOps, in order, before any die is cast: 'throttle', 'error500',
   // 'error503', 'reset', 'lost' (applied, then the socket is destroyed), 'ok'. Deterministic scripts.
   sequence: [],
@@ -70,10 +79,12 @@ const DEFAULT_FAULTS = Object.freeze({
 })
 
 class ApiError {
-  constructor(status, type, message) {
+  // `extra`: more members of the error body (a cancellation's CancellationReasons).
+  constructor(status, type, message, extra) {
     this.status = status
     this.type = type
     this.message = message
+    this.extra = extra
   }
 }
 const validation = (message) => new ApiError(400, DDB + 'ValidationException', message)
@@ -307,6 +318,10 @@ function newStats() {
     wcuTotal: 0,
     wcuBySecond: new Map(), // wall-clock second (Math.floor(Date.now() / 1000)) -> applied WCU
     history: new Map(), // canonical key -> [{ seq, table, op: 'put', item } | { seq, table, op: 'delete', key }]
+    transactions: 0, // TransactWriteItems applied
+    transactConflicts: 0, // transactions (write or get) cancelled with TransactionConflict
+    idempotentReplays: 0, // TransactWriteItems answered from a known token, nothing applied
+    transactTokens: [], // the ClientRequestToken of every TransactWriteItems received, in order
     applySeq: 0,
     inFlight: 0,
     maxConcurrent: 0, // most requests between arrival and answer at once
@@ -426,7 +441,7 @@ async function startFaultServer(opts = {}) {
   }
 
   function errorBody(e) {
-    return JSON.stringify({ __type: e.type, message: e.message })
+    return JSON.stringify({ __type: e.type, message: e.message, ...e.extra })
   }
 
   // Answers now, or after delayMs for requests subject to faults. The delay is on the answer only: the
@@ -484,6 +499,10 @@ async function startFaultServer(opts = {}) {
     }
 
     let entries = 0
+    if ((op === 'TransactWriteItems' || op === 'TransactGetItems') && Array.isArray(input.TransactItems)) {
+      entries = input.TransactItems.length
+    }
+    if (op === 'TransactWriteItems' && input.ClientRequestToken !== undefined) stats.transactTokens.push(input.ClientRequestToken)
     if (op === 'BatchWriteItem' && input.RequestItems && typeof input.RequestItems === 'object') {
       for (const name in input.RequestItems) {
         const list = input.RequestItems[name]
@@ -590,16 +609,28 @@ async function startFaultServer(opts = {}) {
       case 'ListTables':
         result = { TableNames: Array.from(tables.keys()).sort() }
         break
+      case 'TransactWriteItems':
+        result = transactWriteItems(input)
+        break
+      case 'TransactGetItems':
+        result = transactGetItems(input)
+        break
       default:
         result = new ApiError(400, CORAL + 'UnknownOperationException', `Unknown operation ${op || '(no x-amz-target)'}`)
     }
+    // A held transaction answers later: its WCU are the last recorded, by the commit that resolved it.
+    if (result instanceof Promise) return result.then((r) => finish(req, res, op, entries, faulty, r, { extra, scripted, wcu: lastWcu }))
+    finish(req, res, op, entries, faulty, result, { extra, scripted, wcu: stats.wcuTotal - wcuBefore })
+  }
 
+  // `ctx`: { extra (log fields), scripted (the sequence's outcome, or null), wcu (what this request applied) }.
+  function finish(req, res, op, entries, faulty, result, { extra, scripted, wcu }) {
+    const f = faults
     if (result instanceof ApiError) {
       if (result.type === DDB + 'ValidationException') stats.validationErrors++
       const entry = log(op, entries, result.type.slice(result.type.indexOf('#') + 1), extra) // e.g. 'ValidationException'
       return answer(res, faulty, result.status, errorBody(result), entry)
     }
-    const wcu = stats.wcuTotal - wcuBefore
     let unprocessed = 0
     if (result.UnprocessedItems) for (const name in result.UnprocessedItems) unprocessed += result.UnprocessedItems[name].length
     if (scripted === 'lost' || (faulty && scripted === null && f.lostAnswerRate > 0 && rand() < f.lostAnswerRate)) {
@@ -665,7 +696,9 @@ async function startFaultServer(opts = {}) {
     return { table: form === 'table' ? `${t.name}-other` : t.name, entry: { PutRequest: { Item: item } } }
   }
 
+  let lastWcu = 0
   function recordWcu(wcu) {
+    lastWcu = wcu
     const sec = Math.floor(Date.now() / 1000)
     stats.wcuBySecond.set(sec, (stats.wcuBySecond.get(sec) || 0) + wcu)
     stats.wcuTotal += wcu
@@ -880,6 +913,155 @@ async function startFaultServer(opts = {}) {
     return item ? { Item: item } : {}
   }
 
+  // ---- transactions ----
+
+  const held = new Map() // 'table\0canonical key' -> token of the held transaction holding it
+  const tokens = new Map() // ClientRequestToken -> { params, pending, replay }
+  const heldKey = (t, key) => t.name + '\0' + key
+
+  function transactItems(input) {
+    const list = input.TransactItems
+    if (!Array.isArray(list) || list.length === 0) {
+      return validation("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
+    }
+    if (list.length > MAX_TRANSACT) {
+      return validation("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100")
+    }
+    return list
+  }
+
+  // TransactionCanceledException with one reason per entry: TransactionConflict where `conflicts[i]`.
+  function conflicted(conflicts) {
+    stats.transactConflicts++
+    const reasons = conflicts.map((c) => (c ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' }))
+    const codes = reasons.map((r) => r.Code).join(', ')
+    return new ApiError(
+      400,
+      DDB + 'TransactionCanceledException',
+      `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`,
+      { CancellationReasons: reasons },
+    )
+  }
+
+  function perTable(input, counts, field) {
+    if (!wantsCapacity(input)) return undefined
+    return Array.from(counts, ([name, units]) => ({ TableName: name, CapacityUnits: units, [field]: units }))
+  }
+
+  function transactWriteItems(input) {
+    const list = transactItems(input)
+    if (list instanceof ApiError) return list
+    const token = input.ClientRequestToken
+    const params = JSON.stringify(list)
+    const known = typeof token === 'string' ? tokens.get(token) : undefined
+    if (known) {
+      if (known.params !== params) {
+        return new ApiError(400, DDB + 'IdempotentParameterMismatchException', 'fault-server: this token was used with other items')
+      }
+      if (known.pending) return new ApiError(400, DDB + 'TransactionInProgressException', 'fault-server: the transaction of this token is in progress')
+      stats.idempotentReplays++
+      return known.replay
+    }
+    const actions = []
+    let bytes = 0
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i] || {}
+      const kinds = Object.keys(entry)
+      const kind = kinds[0]
+      if (kinds.length !== 1 || (kind !== 'Put' && kind !== 'Delete')) {
+        return validation(`fault-server: TransactItems[${i}]: only Put and Delete are supported (use DynamoDB Local)`)
+      }
+      const body = entry[kind] || {}
+      const bad = unsupported(body)
+      if (bad) return bad
+      const t = lookup(body.TableName)
+      if (!t) return notFound()
+      let key
+      let wcu = 2
+      if (kind === 'Put') {
+        if (body.Item === null || typeof body.Item !== 'object') return validation('1 validation error detected: Put.Item must not be null')
+        key = keyOfItem(t, body.Item)
+        const size = itemBytes(body.Item)
+        if (size > MAX_ITEM_BYTES) return validation('Item size has exceeded the maximum allowed size')
+        bytes += size
+        wcu = 2 * putWcu(size)
+      } else {
+        key = keyOfKey(t, body.Key)
+        bytes += itemBytes(body.Key || {})
+      }
+      if (typeof key !== 'string') return key
+      if (actions.some((a) => a.t === t && a.key === key)) return validation('Transaction request cannot include multiple operations on one item')
+      actions.push({ kind, t, key, body, wcu })
+    }
+    if (bytes > MAX_TRANSACT_BYTES) return validation(`Transaction payload size cannot exceed 4MB. Payload Size: ${bytes}`)
+    const conflicts = actions.map((a) => held.has(heldKey(a.t, a.key)))
+    if (conflicts.some(Boolean)) return conflicted(conflicts)
+
+    const entry = typeof token === 'string' ? { params, pending: true, replay: null } : null
+    if (entry) tokens.set(token, entry)
+    const commit = () => {
+      const wcus = new Map()
+      const reads = new Map()
+      for (const a of actions) {
+        if (a.kind === 'Put') applyPut(a.t, a.key, a.body.Item)
+        else applyDelete(a.t, a.key, a.body.Key)
+        wcus.set(a.t.name, (wcus.get(a.t.name) || 0) + a.wcu)
+        reads.set(a.t.name, (reads.get(a.t.name) || 0) + 2)
+      }
+      stats.transactions++
+      let total = 0
+      for (const w of wcus.values()) total += w
+      recordWcu(total)
+      if (entry) {
+        entry.pending = false
+        const replay = {}
+        const rc = perTable(input, reads, 'ReadCapacityUnits')
+        if (rc) replay.ConsumedCapacity = rc
+        entry.replay = replay
+      }
+      const out = {}
+      const consumed = perTable(input, wcus, 'WriteCapacityUnits')
+      if (consumed) out.ConsumedCapacity = consumed
+      return out
+    }
+    const hold = faults.transactHoldMs
+    if (!(hold > 0)) return commit()
+    for (const a of actions) held.set(heldKey(a.t, a.key), token)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        for (const a of actions) held.delete(heldKey(a.t, a.key))
+        resolve(commit())
+      }, hold)
+      timers.add(timer)
+    })
+  }
+
+  // Key lookups only: ProjectionExpression is ignored.
+  function transactGetItems(input) {
+    const list = transactItems(input)
+    if (list instanceof ApiError) return list
+    const gets = []
+    for (let i = 0; i < list.length; i++) {
+      const g = list[i] && list[i].Get
+      if (!g) return validation(`fault-server: TransactItems[${i}]: only Get is supported`)
+      const t = lookup(g.TableName)
+      if (!t) return notFound()
+      const key = keyOfKey(t, g.Key)
+      if (typeof key !== 'string') return key
+      if (gets.some((x) => x.t === t && x.key === key)) return validation('Transaction request cannot include multiple operations on one item')
+      gets.push({ t, key })
+    }
+    const conflicts = gets.map((g) => held.has(heldKey(g.t, g.key)))
+    if (conflicts.some(Boolean)) return conflicted(conflicts)
+    const reads = new Map()
+    for (const g of gets) reads.set(g.t.name, (reads.get(g.t.name) || 0) + 2)
+    const out = { Responses: gets.map((g) => (g.t.items.has(g.key) ? { Item: g.t.items.get(g.key) } : {})) }
+    const consumed = perTable(input, reads, 'ReadCapacityUnits')
+    if (consumed) out.ConsumedCapacity = consumed
+    return out
+  }
+
   function describeTable(input) {
     const t = lookup(input.TableName)
     if (!t) return notFound()
@@ -949,6 +1131,8 @@ async function startFaultServer(opts = {}) {
 
   // Forgets items, history and stats and re-seeds the dice; keeps tables and faults.
   function reset() {
+    tokens.clear()
+    held.clear()
     for (const t of tables.values()) {
       t.items.clear()
       t.puts = 0

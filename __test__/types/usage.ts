@@ -8,8 +8,11 @@ import {
   FixedRate,
   NumberValue,
   withBatch,
+  DynabatchError,
   type BatchWriteResult,
+  type CancellationReason,
   type FailedItem,
+  type TransactWriteAction,
   type ReadItem,
   type RequestRecord,
 } from 'dynabatch'
@@ -77,6 +80,63 @@ async function main(): Promise<void> {
   void total
   const n: bigint = new NumberValue('10').toBigInt()
   void n
+
+  // transactions, with the caller's own item types
+  interface Account {
+    pk: string
+    balance: number
+  }
+  interface Order {
+    id: number
+    sk: string
+    lines: { sku: string; qty: number }[]
+  }
+  const order: Order = { id: 1, sk: 'o#1', lines: [{ sku: 'a', qty: 1 }] }
+  const tm = await client.transactWrite<Account | Order>(
+    [
+      {
+        update: {
+          table: 'accounts',
+          key: { pk: 'a' },
+          updateExpression: 'SET balance = balance - :p',
+          conditionExpression: 'balance >= :p',
+          expressionAttributeValues: { ':p': 3 },
+        },
+      },
+      { put: { table: 'orders', item: order, conditionExpression: 'attribute_not_exists(id)' } },
+      { delete: { table: 'carts', key: { pk: 'a' } } },
+      { conditionCheck: { table: 'accounts', key: { pk: 'b' }, conditionExpression: 'attribute_exists(pk)' } },
+    ],
+    { clientRequestToken: 'order-1', returnValuesOnConditionCheckFailure: 'ALL_OLD', retryConflicts: true },
+  )
+  const token: string = tm.clientRequestToken
+  const perTable: number = tm.tables['accounts'].consumedWcu
+  void [token, perTable, tm.attempts]
+  const inferred: TransactWriteAction[] = [{ put: { table: 'accounts', item: { pk: 'c', balance: 0 } } }]
+  await client.transactWrite(inferred)
+  const account: Account = { pk: 'e', balance: 2 }
+  // without a type argument, interfaces of several tables mix (the values are checked at run time)
+  await client.transactWrite([{ put: { table: 'orders', item: order } }, { put: { table: 'accounts', item: account } }])
+  try {
+    await client.transactWrite([{ put: { table: 'accounts', item: { pk: 'd', balance: 1 } } }])
+  } catch (e) {
+    if (e instanceof DynabatchError && e.code === 'TransactionCanceled') {
+      const why: CancellationReason[] = e.reasons ?? []
+      void [why[0]?.code, why[0]?.item?.balance, e.clientRequestToken]
+    }
+  }
+  const [acct, missing] = await client.transactGet<Account>([
+    { table: 'accounts', key: { pk: 'a' } },
+    { table: 'accounts', key: { pk: 'zz' }, projection: ['balance'] },
+  ])
+  const balance: number | undefined = acct?.balance
+  void [balance, missing]
+  // @ts-expect-error an action has exactly one kind
+  await client.transactWrite([{ put: { table: 't', item: { pk: 'a' } }, delete: { table: 't', key: { pk: 'a' } } }])
+  // @ts-expect-error an update needs its updateExpression
+  await client.transactWrite([{ update: { table: 't', key: { pk: 'a' } } }])
+  // @ts-expect-error the item is an Account
+  await client.transactWrite<Account>([{ put: { table: 'accounts', item: { pk: 'a', balance: 'none' } } }])
 
   // @ts-expect-error flushAmount is a number
   new BatchWriter(client, 'users', { flushAmount: '25' })

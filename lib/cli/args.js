@@ -4,6 +4,7 @@
 
 const path = require('node:path')
 const { parseArgs } = require('node:util')
+const { defaultFailedOut } = require('../import/index.js')
 
 class UsageError extends Error {
   constructor(message) {
@@ -14,35 +15,47 @@ class UsageError extends Error {
 }
 
 const USAGE = `Usage:
-  dynabatch import <file | -> --table <name> [options]   put every line's item
-  dynabatch delete <file | -> --table <name> [options]   delete every line's key (a whole item works too)
+  dynabatch import <input...> --table <name> [options]   put every line's item
+  dynabatch delete <input...> --table <name> [options]   delete every line's key (a whole item works too)
 
-Input is JSON Lines, one item per line; "-" reads stdin. Numbers are kept exact (a literal a double
-would round becomes a DynamoDB number with its exact text).
+An input is a file, - (stdin), a directory (its files, in name order) or a DynamoDB export folder (the
+contents of s3://.../AWSDynamoDB/<ExportId>/, with manifest-summary.json; its data files are checked against
+the manifest and read several at a time). gzip is recognised by its bytes, UTF-16 by its byte-order mark.
+Lines are JSON (one item per line) or DynamoDB JSON; numbers are kept exact (a literal with an exponent or
+16+ digits becomes a DynamoDB number with its exact text).
 
 Options:
   -t, --table <name>          the table (required)
   -f, --format <fmt>          json (default) or ddb-json: DynamoDB JSON ({"pk":{"S":"a"}}), S3-export lines
-                              ({"Item":{...}}) or dynabatch dead-letter records
+                              ({"Item":{...}}) or dynabatch dead-letter records; export folders are always
+                              DynamoDB JSON
+      --shard <I/N>           load only the lines whose key hashes to shard I of N (0 <= I < N); N processes
+                              with 0/N .. N-1/N each read every input and together load it once
+      --checkpoint <file>     record progress in <file> (about once a second, atomically); the same command
+                              with the same <file> resumes where a killed or interrupted run stopped
       --endpoint <url>        DynamoDB endpoint (DynamoDB Local, dynalite, LocalStack...)
       --region <region>       AWS region (default: the AWS configuration chain)
       --profile <name>        named profile from the AWS config files
       --concurrency <n>       concurrent BatchWriteItem requests (default 16)
-      --rate-limit <wcu>      at most <wcu> write capacity units per second
-      --adaptive <maxWcu>     a rate that halves on throttling and climbs back, up to <maxWcu>
+      --rate-limit <wcu>      at most <wcu> write capacity units per second (per process)
+      --adaptive <maxWcu>     a rate that halves on throttling and climbs back, up to <maxWcu> (per process)
       --max-retries <n>       retries per item after its first attempt (default 10)
       --flush-amount <n>      items per BatchWriteItem request, 1-25 (default 25)
       --create-table <spec>   create the table (on-demand) if it does not exist: pk:S[,sk:N] (types S, N, B)
-      --failed-out <path>     dead-letter file for what could not be written (default: <input>.failed.jsonl,
-                              dynabatch-failed.jsonl for stdin); created only when something failed
+      --failed-out <path>     dead-letter file for what could not be written (default: <input>.failed.jsonl
+                              for one input, dynabatch-failed.jsonl otherwise); created only when something failed
       --status-interval <s>   seconds between status lines when stderr is not a terminal (default 5)
   -q, --quiet                 print nothing but errors
       --json                  print a JSON summary on stdout (and no progress)
   -h, --help                  print this help
   -v, --version               print the version
 
+Credentials come from the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile, SSO,
+container and instance roles). For DynamoDB Local or dynalite any values do:
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local dynabatch import f.jsonl -t t --endpoint http://127.0.0.1:8000
+
 Failed items and bad lines go to the dead-letter file as JSON Lines
-  {"line": 12, "operation": "put", "reason": "...", "message": "...", "attempts": 1, "item": {...DynamoDB JSON...}}
+  {"input": "...", "line": 12, "operation": "put", "reason": "...", "message": "...", "attempts": 1, "item": {...DynamoDB JSON...}}
 (a line that is not JSON has "item": null and its text in "raw"). Re-run them with:
   dynabatch import <file>.failed.jsonl --format ddb-json --table <name>
 
@@ -62,6 +75,8 @@ const OPTIONS = {
   'flush-amount': { type: 'string' },
   'create-table': { type: 'string' },
   'failed-out': { type: 'string' },
+  shard: { type: 'string' },
+  checkpoint: { type: 'string' },
   'status-interval': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
@@ -107,6 +122,17 @@ function parseKeySpec(spec) {
   return attrs[1] ? { partitionKey: attrs[0], sortKey: attrs[1] } : { partitionKey: attrs[0] }
 }
 
+/** "I/N" -> { index: I, count: N } with 0 <= I < N. */
+function parseShard(text) {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text)
+  const index = m ? Number(m[1]) : NaN
+  const count = m ? Number(m[2]) : NaN
+  if (!m || !(count >= 1) || !(index < count) || !Number.isSafeInteger(count)) {
+    throw new UsageError(`--shard takes I/N with 0 <= I < N, e.g. 0/3 for the first of three shards; got ${JSON.stringify(text)}`)
+  }
+  return { index, count }
+}
+
 /**
  * argv (without node and the script) -> { help } | { version } | the run's configuration.
  * `cwd` resolves paths. Throws UsageError.
@@ -123,17 +149,18 @@ function parseCommandLine(argv, { cwd = process.cwd() } = {}) {
   if (v.help) return { help: true }
   if (v.version) return { version: true }
 
-  const [command, input, ...extra] = parsed.positionals
+  const [command, ...inputs] = parsed.positionals
   if (command === undefined) throw new UsageError('missing command: import or delete')
   if (!COMMANDS.has(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}: use import or delete`)
-  if (input === undefined) throw new UsageError(`${command} needs an input file, or - for stdin`)
-  if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])} (one input per run)`)
+  if (inputs.length === 0) throw new UsageError(`${command} needs an input: a file, a directory, an export folder, or - for stdin`)
+  if (inputs.filter((i) => i === '-').length > 1) throw new UsageError('- (stdin) can be read only once')
+  if (inputs.some((i) => i.trim() === '')) throw new UsageError('an input path must not be empty')
 
   // Only emptiness is checked: DynamoDB also takes table ARNs, and emulators are laxer than its name rules.
   if (v.table === undefined || v.table.trim() === '') throw new UsageError('--table is required')
 
-  const format = v.format === undefined ? 'json' : v.format
-  if (format !== 'json' && format !== 'ddb-json') throw new UsageError(`--format must be json or ddb-json, got ${JSON.stringify(format)}`)
+  const format = v.format
+  if (format !== undefined && format !== 'json' && format !== 'ddb-json') throw new UsageError(`--format must be json or ddb-json, got ${JSON.stringify(format)}`)
 
   if (v.endpoint !== undefined) {
     let url
@@ -154,18 +181,26 @@ function parseCommandLine(argv, { cwd = process.cwd() } = {}) {
   const adaptive = positive('adaptive', v.adaptive)
   if (rateLimit !== undefined && adaptive !== undefined) throw new UsageError('use either --rate-limit or --adaptive, not both')
 
-  const stdin = input === '-'
-  const inputPath = stdin ? null : path.resolve(cwd, input)
-  const failedOut = path.resolve(cwd, v['failed-out'] !== undefined ? v['failed-out'] : stdin ? 'dynabatch-failed.jsonl' : `${input}.failed.jsonl`)
+  const resolved = inputs.map((i) => (i === '-' ? '-' : path.resolve(cwd, i)))
   if (v['failed-out'] !== undefined && v['failed-out'].trim() === '') throw new UsageError('--failed-out must not be empty')
-  // Writing the dead letters over the input would truncate what is being read.
-  if (inputPath !== null && failedOut === inputPath) throw new UsageError('--failed-out must not be the input file')
+  const shard = v.shard === undefined ? undefined : parseShard(v.shard)
+  const failedOut = v['failed-out'] !== undefined ? path.resolve(cwd, v['failed-out']) : defaultFailedOut(inputs, cwd, shard)
+  // Writing the dead letters or the checkpoint over an input would truncate what is being read.
+  if (resolved.includes(failedOut)) throw new UsageError('--failed-out must not be an input file')
+  let checkpoint
+  if (v.checkpoint !== undefined) {
+    if (v.checkpoint.trim() === '') throw new UsageError('--checkpoint must not be empty')
+    checkpoint = path.resolve(cwd, v.checkpoint)
+    if (resolved.includes('-')) throw new UsageError('--checkpoint needs inputs that can be read again: not - (stdin)')
+    if (resolved.includes(checkpoint)) throw new UsageError('--checkpoint must not be an input file')
+    if (checkpoint === failedOut) throw new UsageError('--checkpoint must not be the dead-letter file')
+  }
 
   const statusInterval = positive('status-interval', v['status-interval'])
 
   return {
     command,
-    input: stdin ? '-' : inputPath,
+    inputs: resolved,
     table: v.table,
     format,
     endpoint: v.endpoint,
@@ -178,10 +213,12 @@ function parseCommandLine(argv, { cwd = process.cwd() } = {}) {
     flushAmount: integer('flush-amount', v['flush-amount'], 1, 25),
     createTable: v['create-table'] === undefined ? undefined : parseKeySpec(v['create-table']),
     failedOut,
+    checkpoint,
+    shard,
     statusIntervalMs: statusInterval === undefined ? 5000 : Math.round(statusInterval * 1000),
     quiet: v.quiet === true,
     json: v.json === true,
   }
 }
 
-module.exports = { parseCommandLine, parseKeySpec, UsageError, USAGE }
+module.exports = { parseCommandLine, parseKeySpec, parseShard, UsageError, USAGE }

@@ -34,14 +34,16 @@ function estimate({ read, done, bytesRead, totalBytes, rate }) {
 }
 
 /**
- * One status line (no newline). `s`: { read, written, failed, invalid, wcu, rate, elapsedMs, bytesRead?, totalBytes? }
- * where failed counts everything not written and invalid the part of it that was bad input.
+ * One status line (no newline). `s`: { read, written, skipped?, failed, invalid, wcu, rate, elapsedMs, bytesRead?,
+ * totalBytes?, files?, filesDone? } where failed counts everything not written and invalid the part of it that was bad input.
  */
 function formatStatus(s) {
   const parts = [`${int(s.read)} read`, `${int(s.written)} written`]
+  if (s.skipped) parts.push(`${int(s.skipped)} skipped`)
   if (s.failed) parts.push(`${int(s.failed)} failed${s.invalid ? ` (${int(s.invalid)} invalid)` : ''}`)
   parts.push(`${int(s.rate)} items/s`, `${wcu(s.wcu)} WCU`)
-  const est = estimate({ read: s.read, done: s.written + s.failed, bytesRead: s.bytesRead, totalBytes: s.totalBytes, rate: s.rate })
+  if (s.files > 1) parts.push(`${int(s.filesDone)}/${int(s.files)} files`)
+  const est = estimate({ read: s.read, done: s.written + (s.skipped || 0) + s.failed, bytesRead: s.bytesRead, totalBytes: s.totalBytes, rate: s.rate })
   if (est) {
     parts.push(`${est.percent.toFixed(1)}%`)
     if (est.etaMs !== undefined && est.percent < 100) parts.push(`ETA ${duration(est.etaMs)}`)
@@ -91,7 +93,7 @@ class Progress {
   line() {
     const now = this.now()
     const s = this.sampleFn()
-    return formatStatus({ ...s, rate: this.meter.sample(now, s.written + s.failed), elapsedMs: now - this.started })
+    return formatStatus({ ...s, rate: this.meter.sample(now, s.written + (s.skipped || 0) + s.failed), elapsedMs: now - this.started })
   }
 
   render() {

@@ -282,9 +282,16 @@ fn shared_vectors() {
         let s = b.as_str().unwrap();
         let mut out = Vec::new();
         // tiny base64 decoder for the test data
-        let val = |c: u8| "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".find(c as char).unwrap() as u32;
+        let val = |c: u8| {
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+            .find(c as char)
+            .unwrap() as u32
+        };
         for chunk in s.as_bytes().chunks(4) {
-          let n = chunk.iter().filter(|&&c| c != b'=').fold(0u32, |acc, &c| acc << 6 | val(c));
+          let n = chunk
+            .iter()
+            .filter(|&&c| c != b'=')
+            .fold(0u32, |acc, &c| acc << 6 | val(c));
           let k = chunk.iter().filter(|&&c| c != b'=').count();
           let n = n << (6 * (4 - k));
           out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8][..k - 1]);

@@ -160,38 +160,26 @@ impl NativeClient {
   }
 
   /// A condition's expression, names and values (the last two encoded by the codec), all judged here.
-  fn condition(
+  /// `root` prefixes their names in messages (`actions[2].put`; empty for the options of single items).
+  pub(super) fn condition(
     &self,
     opts: &JsOptions,
+    root: &str,
     names: Option<Utf16String>,
     values: Option<Utf16String>,
     values_bins: Option<Vec<Buffer>>,
   ) -> std::result::Result<Condition, CoreError> {
-    let expression = match opts.raw("conditionExpression")? {
-      None => None,
-      Some(v) => match opts.js.type_of(v).map_err(super::options::internal)? {
-        Type::String => {
-          let units = opts.js.utf16(v).map_err(super::options::internal)?;
-          Some(item::strict_string(&units, "conditionExpression")?)
-        }
-        _ => {
-          return Err(config::invalid(
-            "conditionExpression",
-            "a string",
-            &opts.value("conditionExpression"),
-          ))
-        }
-      },
-    };
+    let path = |name: &str| join_path(root, name);
+    let expression = expression(opts, "conditionExpression", &path("conditionExpression"))?;
     let names = names
-      .map(|w| item::string_map(&w, "expressionAttributeNames"))
+      .map(|w| item::string_map(&w, &path("expressionAttributeNames")))
       .transpose()?;
     let values = values
       .map(|w| {
         encode(
           &w,
           &values_bins,
-          "expressionAttributeValues",
+          &path("expressionAttributeValues"),
           self.dynamo.options().item_rules,
           false,
         )
@@ -203,6 +191,34 @@ impl NativeClient {
       names,
       values,
     })
+  }
+}
+
+/// `root.name`, or `name` at the top.
+pub(super) fn join_path(root: &str, name: &str) -> String {
+  if root.is_empty() {
+    name.to_string()
+  } else {
+    format!("{root}.{name}")
+  }
+}
+
+/// An expression option (`conditionExpression`, `updateExpression`): a well-formed string, named `path` in
+/// messages.
+pub(super) fn expression(
+  opts: &JsOptions,
+  name: &str,
+  path: &str,
+) -> std::result::Result<Option<String>, CoreError> {
+  let Some(v) = opts.raw(name)? else {
+    return Ok(None);
+  };
+  match opts.js.type_of(v).map_err(super::options::internal)? {
+    Type::String => {
+      let units = opts.js.utf16(v).map_err(super::options::internal)?;
+      Ok(Some(item::strict_string(&units, path)?))
+    }
+    _ => Err(config::invalid(path, "a string", &opts.value(name))),
   }
 }
 
@@ -251,7 +267,7 @@ impl NativeClient {
     let prepared = (|| {
       let table = table_arg(js, table.raw())?;
       let opts = JsOptions::new(js, options.raw(), "putItem options", WRITE_OPTIONS)?;
-      let cond = self.condition(&opts, names, values, values_bins)?;
+      let cond = self.condition(&opts, "", names, values, values_bins)?;
       Ok((table, self.item(&wire, &bins, "item")?, cond))
     })();
     let dynamo = self.dynamo.clone();
@@ -281,7 +297,7 @@ impl NativeClient {
     let prepared = (|| {
       let table = table_arg(js, table.raw())?;
       let opts = JsOptions::new(js, options.raw(), "deleteItem options", WRITE_OPTIONS)?;
-      let cond = self.condition(&opts, names, values, values_bins)?;
+      let cond = self.condition(&opts, "", names, values, values_bins)?;
       Ok((table, self.item(&wire, &bins, "key")?, cond))
     })();
     let dynamo = self.dynamo.clone();
@@ -469,6 +485,8 @@ pub fn invalid_argument(env: Env, message: String) -> Result<Unknown<'static>> {
 pub struct Surface {
   pub client_options: Vec<String>,
   pub writer_options: Vec<String>,
+  pub transact_write_options: Vec<String>,
+  pub transact_get_options: Vec<String>,
   pub error_codes: Vec<String>,
   pub item_reasons: Vec<String>,
 }
@@ -479,6 +497,8 @@ pub fn surface() -> Surface {
   Surface {
     client_options: own(config::CLIENT_OPTIONS),
     writer_options: own(config::WRITER_OPTIONS),
+    transact_write_options: own(config::TRANSACT_WRITE_OPTIONS),
+    transact_get_options: own(config::TRANSACT_GET_OPTIONS),
     error_codes: own(crate::error::CODES),
     item_reasons: own(crate::error::ITEM_REASONS),
   }

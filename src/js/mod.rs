@@ -1,4 +1,4 @@
-//! The napi binding: one file per JS concept (`client`, `writer`, `rate`, `credentials`), the native errors
+//! The napi binding: one file per JS concept (`client`, `writer`, `transact`, `rate`, `credentials`), the native errors
 //! (`error`), option reading (`options`) and shared conversions (`convert`, `raw`). These only convert JS
 //! values and delegate to the core; `lib/` wraps them into the public API. Exercised from JS (`node --test`), so `cargo test` sees exports
 //! as unused.
@@ -11,4 +11,5 @@ mod error;
 mod options;
 mod rate;
 mod raw;
+mod transact;
 mod writer;

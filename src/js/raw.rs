@@ -195,6 +195,39 @@ impl Js {
     Ok(buf)
   }
 
+  /// A JS string's UTF-16 units into a reused buffer: one copy, and usually one Node-API call (a second
+  /// only when the string is longer than the buffer).
+  pub fn utf16_into(&self, v: V, buf: &mut Vec<u16>) -> Result<()> {
+    if buf.len() < 4096 {
+      buf.resize(4096, 0);
+    }
+    let mut written = 0;
+    check(
+      unsafe {
+        sys::napi_get_value_string_utf16(self.env, v, buf.as_mut_ptr(), buf.len(), &mut written)
+      },
+      "string value",
+    )?;
+    if written + 1 < buf.len() {
+      buf.truncate(written);
+      return Ok(());
+    }
+    let mut len = 0;
+    check(
+      unsafe { sys::napi_get_value_string_utf16(self.env, v, ptr::null_mut(), 0, &mut len) },
+      "string length",
+    )?;
+    buf.resize(len + 1, 0);
+    check(
+      unsafe {
+        sys::napi_get_value_string_utf16(self.env, v, buf.as_mut_ptr(), buf.len(), &mut written)
+      },
+      "string value",
+    )?;
+    buf.truncate(written);
+    Ok(())
+  }
+
   /// Own enumerable string keys, as `Object.keys` gives them.
   pub fn own_keys(&self, obj: V) -> Result<Vec<Vec<u16>>> {
     let mut names = ptr::null_mut();

@@ -103,6 +103,8 @@ pub struct NativeWriter {
   last_flush: Rc<Cell<Instant>>,
   close_promise: Cell<sys::napi_ref>,
   table: String,
+  /// The wire of the operation being pushed (reused: one allocation for the writer's life).
+  wire: RefCell<Vec<u16>>,
 }
 
 fn spawner() -> Spawner {
@@ -268,27 +270,6 @@ fn failure(js: Js, f: &Failure, item: Option<V>) -> Result<V> {
   Ok(o)
 }
 
-#[napi(object)]
-pub struct WriterMetricsJs {
-  pub puts_written: f64,
-  pub deletes_written: f64,
-  pub failed: f64,
-  pub skipped: f64,
-  pub requests: f64,
-  pub retries: f64,
-  pub throttles: f64,
-  pub unprocessed_rounds: f64,
-  pub consumed_wcu: f64,
-  pub elapsed_ms: f64,
-  pub total_latency_ms: f64,
-  pub p50_latency_ms: f64,
-  pub p99_latency_ms: f64,
-  pub items_per_second: f64,
-  pub accepted: f64,
-  pub in_flight: f64,
-  pub rate_limit: Option<RateStatsJs>,
-}
-
 #[napi]
 impl NativeWriter {
   #[napi(constructor)]
@@ -358,6 +339,7 @@ impl NativeWriter {
       last_flush: Rc::new(Cell::new(now)),
       close_promise: Cell::new(std::ptr::null_mut()),
       table,
+      wire: RefCell::new(Vec::new()),
     })
   }
 
@@ -368,19 +350,22 @@ impl NativeWriter {
     &self,
     env: &'env Env,
     kind: u32,
-    wire: Utf16String,
+    wire: Unknown,
     bins: Option<Vec<Buffer>>,
     item: Unknown,
   ) -> Result<Option<PromiseRaw<'env, ()>>> {
     let kind = kind_of(kind);
     let id = self.refs.borrow_mut().add(item.raw())?;
+    let mut units = self.wire.borrow_mut();
+    Js::of(env).utf16_into(wire.raw(), &mut units)?;
     let enc = encode(
-      &wire,
+      &units,
       &bins,
       root(kind),
       self.dynamo.options().item_rules,
       true,
     );
+    drop(units);
     match self.engine.submit(id, kind, enc) {
       Ok(a) => self.accepted(env, a),
       Err(r) => Err(self.rejected(env, id, r)),
@@ -562,32 +547,24 @@ impl NativeWriter {
   }
 
   /// Live totals of the writer's whole life.
-  #[napi(getter)]
-  pub fn metrics(&self) -> WriterMetricsJs {
+  #[napi(
+    getter,
+    ts_return_type = "BatchWriteResultJs & { accepted: number; inFlight: number; rateLimit?: RateStatsJs }"
+  )]
+  pub fn metrics(&self, env: &Env) -> Result<Unknown<'_>> {
     let s = self.engine.snapshot();
     let r = result_of(&s.totals, self.started.elapsed().as_secs_f64() * 1000.0);
-    WriterMetricsJs {
-      puts_written: r.puts_written,
-      deletes_written: r.deletes_written,
-      failed: r.failed,
-      skipped: r.skipped,
-      requests: r.requests,
-      retries: r.retries,
-      throttles: r.throttles,
-      unprocessed_rounds: r.unprocessed_rounds,
-      consumed_wcu: r.consumed_wcu,
-      elapsed_ms: r.elapsed_ms,
-      total_latency_ms: r.total_latency_ms,
-      p50_latency_ms: r.p50_latency_ms,
-      p99_latency_ms: r.p99_latency_ms,
-      items_per_second: r.items_per_second,
-      accepted: s.accepted as f64,
-      in_flight: s.in_flight as f64,
-      rate_limit: self
-        .engine
-        .limiter()
-        .map(|l| within_runtime_if_available(|| l.stats()).into()),
+    let js = Js::of(env);
+    let o = unsafe { BatchWriteResultJs::to_napi_value(js.env, r)? };
+    js.set(o, "accepted", js.number(s.accepted as f64)?)?;
+    js.set(o, "inFlight", js.number(s.in_flight as f64)?)?;
+    if let Some(l) = self.engine.limiter() {
+      let stats: RateStatsJs = within_runtime_if_available(|| l.stats()).into();
+      js.set(o, "rateLimit", unsafe {
+        RateStatsJs::to_napi_value(js.env, stats)?
+      })?;
     }
+    Ok(unsafe { Unknown::from_raw_unchecked(js.env, o) })
   }
 }
 

@@ -1,20 +1,21 @@
 'use strict'
 // JSON Lines input with exact numbers. JSON.parse turns 12345678901234567890 into 12345678901234567000 and
 // Node 20's reviver cannot see the source text, so lines that may hold such a literal are scanned: every
-// number whose text a double does not carry exactly is swapped for a marker string, the line is parsed, and
-// a reviver puts NumberValue(original text) in place of each marker. Lines that cannot hold one (the common
-// case) cost one regex test on top of JSON.parse.
+// number literal a double might not carry exactly is swapped for a marker string, the line is parsed, and a
+// reviver puts NumberValue(original text) in place of each marker. The loader does not judge numbers itself:
+// a literal of 16 or more mantissa characters (digits and the point) or with an exponent simply becomes a
+// NumberValue, whose text the core validates and stores as written; a shorter literal without an exponent
+// (at most 15 digits) is carried exactly by a double and stays a number. Lines without such a literal (the
+// common case) cost one regex test on top of JSON.parse.
 
-const readline = require('node:readline')
-const { createDdbJson, unwrapRecord, ConversionError } = require('./ddb-json.js')
+const { createDdbJson, readRecord, readExportLine, ConversionError } = require('./ddb-json.js')
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER
-
-// A double carries any decimal of at most 15 significant digits exactly, so only a literal with a mantissa
-// of 16+ characters (digits and the point) or an exponent (1e20 is exact but beyond the safe integers the
-// writer accepts as numbers) can need a NumberValue. False hits (digits inside strings) only cost the scan.
+// The same rule as exactSpans, over the whole line: false hits (digits inside strings) only cost the scan.
 // The 16 classes are spelled out: V8 tests that form several times faster than [\d.]{16} (measured).
 const SUSPECT_RE = new RegExp('\\d[eE]|' + '[\\d.]'.repeat(16))
+
+// JSON's number grammar (RFC 8259), not DynamoDB's number rules: those are the core's.
+const JSON_NUMBER_RE = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/
 
 class LineError extends Error {
   constructor(reason, message) {
@@ -24,42 +25,7 @@ class LineError extends Error {
   }
 }
 
-// The decimal value of a number literal in one canonical form (sign, digits without leading or trailing
-// zeros, exponent), so '1.50', '15e-1' and String(1.5) compare equal.
-function canonical(text) {
-  let i = 0
-  let sign = ''
-  if (text[0] === '-' || text[0] === '+') {
-    sign = text[0] === '-' ? '-' : ''
-    i = 1
-  }
-  let e = text.indexOf('e', i)
-  if (e < 0) e = text.indexOf('E', i)
-  const mant = e < 0 ? text.slice(i) : text.slice(i, e)
-  let exp = e < 0 ? 0 : Number(text.slice(e + 1))
-  const dot = mant.indexOf('.')
-  let digits = mant
-  if (dot >= 0) {
-    digits = mant.slice(0, dot) + mant.slice(dot + 1)
-    exp -= mant.length - dot - 1
-  }
-  let a = 0
-  while (a < digits.length && digits.charCodeAt(a) === 48) a++
-  let b = digits.length
-  while (b > a && digits.charCodeAt(b - 1) === 48) b--
-  if (a === b) return '0'
-  exp += digits.length - b
-  return `${sign}${digits.slice(a, b)}e${exp}`
-}
-
-/** True when the literal must become a NumberValue: a number would round it or the writer would refuse it. */
-function needsExact(text) {
-  const v = Number(text)
-  if (!Number.isFinite(v) || v > MAX_SAFE || v < -MAX_SAFE) return true
-  return canonical(text) !== canonical(String(v))
-}
-
-// Start and end offsets of the number literals outside strings that need a NumberValue.
+// Start and end offsets of the number literals outside strings that become NumberValues.
 function exactSpans(line) {
   const spans = []
   const n = line.length
@@ -86,9 +52,12 @@ function exactSpans(line) {
         if ((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45) j++
         else break
       }
-      const text = line.slice(i, j)
-      // shorter literals without an exponent are exact as doubles (see SUSPECT_RE)
-      if ((text.length >= 16 || /[eE]/.test(text)) && needsExact(text)) spans.push([i, j])
+      // the exponent, if any, starts at the first e/E; the mantissa is what precedes it, without the sign
+      let e = i
+      while (e < j && (line.charCodeAt(e) | 32) !== 101) e++
+      const mantissa = e - i - (c === 45 ? 1 : 0)
+      // a token that is not a JSON number (01, 1., -.5) is left for JSON.parse to refuse
+      if ((e < j || mantissa >= 16) && JSON_NUMBER_RE.test(line.slice(i, j))) spans.push([i, j])
       i = j
     } else {
       i++
@@ -113,8 +82,8 @@ function pickMarker(line) {
 }
 
 /**
- * JSON.parse with exact numbers: a literal a double would round (or that is beyond the safe integers)
- * becomes `new NumberValue(text)`; its errors (e.g. 1e400, over 38 digits) have code 'InvalidItem'.
+ * JSON.parse with exact numbers: a literal with an exponent or 16+ mantissa characters becomes
+ * `new NumberValue(text)`; its errors (e.g. 1e400, over 38 digits) have code 'InvalidItem'.
  */
 function parseJsonExact(line, NumberValue) {
   if (!SUSPECT_RE.test(line)) return JSON.parse(line)
@@ -152,6 +121,17 @@ function parseJsonExact(line, NumberValue) {
  * is 'InvalidLine' (not JSON, not an object) or 'InvalidItem' (a value that cannot be converted).
  */
 function createLineParser({ format = 'json', NumberValue }) {
+  const parse = createOperationParser({ format, NumberValue })
+  return (line) => parse(line).item
+}
+
+/**
+ * A function line -> { operation, item } where operation is 'put' or 'delete': `operation` (the default),
+ * the one a dead-letter record names (ddb-json), or the one an incremental export's line implies.
+ * format: 'json' | 'ddb-json' | 'export' (a DynamoDB export's data file; `exportType` FULL_EXPORT or
+ * INCREMENTAL_EXPORT). Throws LineError like createLineParser.
+ */
+function createOperationParser({ format = 'json', operation = 'put', NumberValue, exportType }) {
   if (format === 'json') {
     return (line) => {
       let v
@@ -163,31 +143,34 @@ function createLineParser({ format = 'json', NumberValue }) {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) {
         throw new LineError('InvalidLine', `expected a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`)
       }
-      return v
+      return { operation, item: v }
     }
   }
-  if (format === 'ddb-json') {
-    const ddb = createDdbJson(NumberValue)
-    return (line) => {
-      let v
-      try {
-        v = JSON.parse(line)
-      } catch (e) {
-        throw toLineError(e)
+  if (format !== 'ddb-json' && format !== 'export') throw new TypeError(`unknown format ${format}`)
+  const ddb = createDdbJson(NumberValue)
+  const read = format === 'export' ? (v) => readExportLine(v, exportType) : readRecord
+  return (line) => {
+    let v
+    try {
+      v = JSON.parse(line)
+    } catch (e) {
+      throw toLineError(e)
+    }
+    let rec
+    try {
+      rec = read(v)
+      return { operation: rec.operation || operation, item: ddb.fromItem(rec.item, rec.root || 'item') }
+    } catch (e) {
+      const err = toLineError(e)
+      if (e.raw !== undefined) err.raw = e.raw
+      if (e.rawBase64 !== undefined) err.rawBase64 = e.rawBase64
+      if (rec !== undefined) {
+        err.ddbItem = rec.item // already DynamoDB JSON: the dead-letter file keeps it as is
+        if (rec.operation) err.operation = rec.operation
       }
-      let inner
-      try {
-        inner = unwrapRecord(v)
-        return ddb.fromItem(inner)
-      } catch (e) {
-        const err = toLineError(e)
-        if (e.raw !== undefined) err.raw = e.raw
-        if (inner !== undefined) err.ddbItem = inner // already DynamoDB JSON: the dead-letter file keeps it as is
-        throw err
-      }
+      throw err
     }
   }
-  throw new TypeError(`unknown format ${format}`)
 }
 
 function toLineError(e) {
@@ -197,27 +180,11 @@ function toLineError(e) {
   return new LineError(e && e.code === 'InvalidItem' ? 'InvalidItem' : 'InvalidLine', e && e.message !== undefined ? e.message : String(e))
 }
 
-// Blank lines (a trailing newline, separators) are skipped, not reported.
-function isBlank(line) {
-  return line.length === 0 || line.trim().length === 0
-}
-
-/**
- * Lines of a stream through readline: its async iterator pauses the stream while the consumer awaits, so
- * memory stays bounded by a chunk or so whatever the input size.
- */
-function openLines(input) {
-  return readline.createInterface({ input, crlfDelay: Infinity, terminal: false })
-}
-
 module.exports = {
   parseJsonExact,
   createLineParser,
-  needsExact,
-  canonical,
+  createOperationParser,
   exactSpans,
   pickMarker,
-  isBlank,
-  openLines,
   LineError,
 }

@@ -6,8 +6,8 @@
 const TAGS = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS']
 const TAG_SET = new Set(TAGS)
 // Keys of a dead-letter record (see main.js): such a line carries its item under `item`.
-const DEAD_LETTER_KEYS = new Set(['line', 'operation', 'reason', 'message', 'attempts', 'item', 'raw'])
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/
+const DEAD_LETTER_KEYS = new Set(['input', 'line', 'operation', 'reason', 'message', 'attempts', 'item', 'raw', 'rawBase64'])
+const INCREMENTAL_KEYS = new Set(['Metadata', 'Keys', 'NewImage', 'OldImage'])
 
 class ConversionError extends TypeError {
   constructor(path, message) {
@@ -69,30 +69,75 @@ function isTypedValue(v) {
 }
 
 /**
- * The DynamoDB-JSON item a line holds: the line itself, the S3 export's {"Item": {...}}, or a dynabatch
- * dead-letter record {"line", "reason", "message", "item": {...}}. A wrapper is recognised only when its inner
+ * The DynamoDB-JSON item a line holds, and the operation it asks for: the line itself, the S3 export's
+ * {"Item": {...}}, or a dynabatch dead-letter record {"input", "line", "operation", "reason", "message",
+ * "item": {...}}, which is re-applied with its own operation. A wrapper is recognised only when its inner
  * object is not itself a typed attribute value, so an item whose one attribute is named Item still reads.
+ * Returns { item, operation? }.
  */
-function unwrapRecord(obj) {
+function readRecord(obj) {
   if (!isObject(obj)) throw new ConversionError('line', `expected a JSON object, got ${describe(obj)}`)
   const keys = Object.keys(obj)
-  if (keys.length === 1 && keys[0] === 'Item' && isObject(obj.Item) && !isTypedValue(obj.Item)) return obj.Item
+  if (keys.length === 1 && keys[0] === 'Item' && isObject(obj.Item) && !isTypedValue(obj.Item)) return { item: obj.Item }
   if (Object.prototype.hasOwnProperty.call(obj, 'item') && keys.every((k) => DEAD_LETTER_KEYS.has(k))) {
     if (obj.item === null) {
       const e = new ConversionError('line', 'this dead-letter record has no item (its line was not valid JSON: fix its "raw" text)')
-      if (typeof obj.raw === 'string') e.raw = obj.raw // carried on, so a re-run's dead letter still holds the original text
+      // carried on, so a re-run's dead letter still holds the original text
+      if (typeof obj.raw === 'string') e.raw = obj.raw
+      if (typeof obj.rawBase64 === 'string') e.rawBase64 = obj.rawBase64
       throw e
     }
-    if (isObject(obj.item) && !isTypedValue(obj.item)) return obj.item
+    if (isObject(obj.item) && !isTypedValue(obj.item)) {
+      if (obj.operation !== undefined && obj.operation !== 'put' && obj.operation !== 'delete') {
+        throw new ConversionError('line', `a dead-letter record's operation must be "put" or "delete", got ${describe(obj.operation)}`)
+      }
+      return { item: obj.item, operation: obj.operation }
+    }
   }
-  return obj
+  return { item: obj }
+}
+
+function unwrapRecord(obj) {
+  return readRecord(obj).item
+}
+
+/**
+ * A line of a DynamoDB export's data file, strictly in the export's form. A full export's line is exactly
+ * {"Item": {...}}; an incremental export's is {"Metadata", "Keys", "NewImage"?, "OldImage"?}: with NewImage
+ * it puts NewImage (whose key attributes must be the Keys), without it deletes Keys.
+ * Returns { item, operation?, root } (root: the path prefix of the item's attributes in messages).
+ */
+function readExportLine(obj, exportType) {
+  if (!isObject(obj)) throw new ConversionError('line', `expected a JSON object, got ${describe(obj)}`)
+  if (exportType !== 'INCREMENTAL_EXPORT') {
+    const keys = Object.keys(obj)
+    if (keys.length !== 1 || keys[0] !== 'Item' || !isObject(obj.Item)) {
+      throw new ConversionError('line', `a full export's line is {"Item": {...}}, got the fields ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}`)
+    }
+    return { item: obj.Item, root: 'item' }
+  }
+  for (const k of Object.keys(obj)) {
+    if (!INCREMENTAL_KEYS.has(k)) throw new ConversionError('line', `unexpected field ${JSON.stringify(k)} in an incremental export's line (Metadata, Keys, NewImage, OldImage)`)
+  }
+  if (!isObject(obj.Keys)) throw new ConversionError('line', `an incremental export's line needs "Keys": an object, got ${describe(obj.Keys)}`)
+  if (obj.NewImage === undefined) return { item: obj.Keys, operation: 'delete', root: 'Keys' }
+  if (!isObject(obj.NewImage)) throw new ConversionError('NewImage', `expected an object, got ${describe(obj.NewImage)}`)
+  for (const k of Object.keys(obj.Keys)) {
+    if (JSON.stringify(obj.NewImage[k]) !== JSON.stringify(obj.Keys[k])) {
+      throw new ConversionError(child('NewImage', k), `the key attribute differs from Keys${child('', k)}`)
+    }
+  }
+  return { item: obj.NewImage, operation: 'put', root: 'NewImage' }
 }
 
 function createDdbJson(NumberValue) {
   if (typeof NumberValue !== 'function') throw new TypeError('createDdbJson needs the NumberValue class')
 
+  // The number rules are the core's (NumberValue); only the surrounding space it would trim away is refused
+  // here, so the text stored is the text read.
   function number(text, path) {
     if (typeof text !== 'string') throw new ConversionError(path, `a number must be given as a string, got ${describe(text)}`)
+    if (text.length === 0 || text.trim() !== text) throw new ConversionError(path, `${JSON.stringify(text)} is not a valid DynamoDB number`)
     try {
       return new NumberValue(text)
     } catch (e) {
@@ -100,15 +145,20 @@ function createDdbJson(NumberValue) {
     }
   }
 
+  // Canonical base64 is the text Buffer's own encoder gives back for the bytes it decodes: any other text
+  // (another alphabet, missing or extra padding, stray bits, spaces) would be stored as other bytes.
   function binary(text, path) {
-    if (typeof text !== 'string' || !BASE64_RE.test(text)) {
-      throw new ConversionError(path, `binary must be base64 text, got ${describe(text)}`)
+    if (typeof text === 'string') {
+      const bytes = Buffer.from(text, 'base64')
+      if (bytes.toString('base64') === text) return bytes
     }
-    return Buffer.from(text, 'base64')
+    throw new ConversionError(path, `binary must be canonical base64 (A-Z a-z 0-9 + /, padded with = to a multiple of 4), got ${describe(text)}`)
   }
 
-  function list(p, tag, path) {
+  // SS, NS, BS: DynamoDB refuses an empty set, so an empty array is a bad line rather than a lost attribute.
+  function members(p, tag, path) {
     if (!Array.isArray(p)) throw new ConversionError(path, `${tag} must hold an array, got ${describe(p)}`)
+    if (p.length === 0) throw new ConversionError(path, `${tag} must hold at least one member (DynamoDB has no empty sets)`)
     return p
   }
 
@@ -144,27 +194,31 @@ function createDdbJson(NumberValue) {
         if (!isObject(p)) throw new ConversionError(path, `M must hold an object, got ${describe(p)}`)
         return fromMap(p, path)
       case 'L': {
-        const out = new Array(list(p, tag, path).length)
+        if (!Array.isArray(p)) throw new ConversionError(path, `L must hold an array, got ${describe(p)}`)
+        const out = new Array(p.length)
         for (let i = 0; i < p.length; i++) out[i] = fromValue(p[i], `${path}[${i}]`)
         return out
       }
       case 'SS': {
         const out = new Set()
-        list(p, tag, path).forEach((s, i) => {
+        members(p, tag, path).forEach((s, i) => {
           if (typeof s !== 'string') throw new ConversionError(`${path}[${i}]`, `SS members must be strings, got ${describe(s)}`)
+          // a Set would merge the two silently; DynamoDB refuses duplicates
+          if (out.has(s)) throw new ConversionError(`${path}[${i}]`, `${describe(s)} is already a member of this SS`)
           out.add(s)
         })
         return out
       }
       case 'NS': {
+        // Members equal by value (1 and 1.0) are distinct NumberValues here; the writer refuses them.
         const out = new Set()
-        list(p, tag, path).forEach((s, i) => out.add(number(s, `${path}[${i}]`)))
+        members(p, tag, path).forEach((s, i) => out.add(number(s, `${path}[${i}]`)))
         return out
       }
       default: {
-        // BS
+        // BS: equal byte strings are distinct Buffers here; the writer refuses them.
         const out = new Set()
-        list(p, tag, path).forEach((s, i) => out.add(binary(s, `${path}[${i}]`)))
+        members(p, tag, path).forEach((s, i) => out.add(binary(s, `${path}[${i}]`)))
         return out
       }
     }
@@ -258,4 +312,4 @@ function createDdbJson(NumberValue) {
   return { fromValue, fromItem, toValue, toItem }
 }
 
-module.exports = { createDdbJson, unwrapRecord, isTypedValue, ConversionError, TAGS }
+module.exports = { createDdbJson, readRecord, readExportLine, unwrapRecord, isTypedValue, ConversionError, TAGS }
