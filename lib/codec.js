@@ -44,7 +44,8 @@ class NumberValue {
     const sign = m[1] === '-' ? -1n : 1n
     if (exp >= 0) return sign * digits * 10n ** BigInt(exp)
     const div = 10n ** BigInt(-exp)
-    if (digits % div !== 0n) throw new RangeError(`${v} is not an integer`)
+    // The value is item contents: the message names the rule only.
+    if (digits % div !== 0n) throw new RangeError('toBigInt: the NumberValue has a fractional part')
     return (sign * digits) / div
   }
   [Symbol.for('nodejs.util.inspect.custom')]() {

@@ -178,14 +178,13 @@ pub enum Accepted {
 }
 
 /// The outcome of a flush: the covered operations' counts and failures, and the requests since the
-/// previous flush resolved.
+/// previous flush resolved. The caller hands `id` back to `Engine::delivered` once the result reached
+/// whoever called `flush`.
 #[derive(Debug, Clone)]
 pub struct FlushResult {
+  pub id: u64,
   pub totals: Totals,
   pub failures: Vec<Failure>,
-  /// Failed operations no flush will report again (their callers' copies may be dropped). Carried by the
-  /// last flush resolved together, so every flush that reports them is handled first.
-  pub forgotten: Vec<u64>,
 }
 
 pub struct Hooks {
@@ -206,6 +205,7 @@ struct Epoch {
 }
 
 struct FlushWaiter {
+  id: u64,
   /// The last epoch it covers.
   upto: u64,
   /// The first: operations of earlier epochs were reported by a flush resolved before this one was called.
@@ -240,8 +240,12 @@ struct State {
   accepted: u64,
   epoch: u64,
   epochs: VecDeque<Epoch>,
+  /// Operations of earlier epochs were reported by a flush whose result was delivered.
   reported_before: u64,
   flushes: Vec<FlushWaiter>,
+  /// Flushes resolved here whose results have not reached their callers yet: (id, from, upto).
+  undelivered: Vec<(u64, u64, u64)>,
+  flush_ids: u64,
   failures: Vec<Failure>,
   done_ids: Vec<u64>,
   totals: Totals,
@@ -436,6 +440,8 @@ impl Engine {
   }
 
   /// Sends everything accepted before the call and resolves when all of it is written, skipped or failed.
+  /// It covers the operations accepted before the call and not reported by a flush whose result had been
+  /// delivered (`delivered`) before the call, so overlapping flushes both report a shared failure.
   pub fn flush(&self) -> oneshot::Receiver<FlushResult> {
     let (tx, rx) = oneshot::channel();
     let mut st = self.shared.state.lock().unwrap();
@@ -447,7 +453,9 @@ impl Engine {
       ..Default::default()
     });
     let from = st.reported_before;
-    st.flushes.push(FlushWaiter { upto, from, tx });
+    st.flush_ids += 1;
+    let id = st.flush_ids;
+    st.flushes.push(FlushWaiter { id, upto, from, tx });
     resolve_flushes(&mut st);
     let started = std::mem::replace(&mut st.started, true);
     drop(st);
@@ -462,6 +470,19 @@ impl Engine {
   pub fn close(&self) -> oneshot::Receiver<FlushResult> {
     self.shared.state.lock().unwrap().closed = true;
     self.flush()
+  }
+
+  /// The result of flush `id` reached its caller: later flushes no longer cover what it reported (a flush
+  /// called before that moment still does, even if this one had already resolved here). Returns the ids
+  /// of failed operations no flush can report any more (their callers' objects may be dropped).
+  pub fn delivered(&self, id: u64) -> Vec<u64> {
+    let mut st = self.shared.state.lock().unwrap();
+    let Some(i) = st.undelivered.iter().position(|d| d.0 == id) else {
+      return Vec::new();
+    };
+    let (_, _, upto) = st.undelivered.swap_remove(i);
+    st.reported_before = st.reported_before.max(upto + 1);
+    forget_reported(&mut st)
   }
 
   pub fn is_closed(&self) -> bool {
@@ -554,22 +575,35 @@ fn resolve_flushes(st: &mut State) {
     totals.failed = failed;
     totals.skipped = skipped;
     totals.retries = retries;
+    st.totals.mark();
     st.flushed_totals = st.totals.clone();
-    st.reported_before = st.reported_before.max(w.upto + 1);
+    st.undelivered.push((w.id, w.from, w.upto));
     results.push((
       w.tx,
       FlushResult {
+        id: w.id,
         totals,
         failures,
-        forgotten: Vec::new(),
       },
     ));
   }
-  // What no flush can report any more is forgotten.
+  for (tx, r) in results {
+    let id = r.id;
+    if tx.send(r).is_err() {
+      // Nobody waits for it: it will never be delivered, and must not hold failures forever.
+      st.undelivered.retain(|d| d.0 != id);
+    }
+  }
+}
+
+/// Forgets the failures (and epochs) no flush can report any more: those before every waiting or
+/// undelivered flush's first epoch and before `reported_before`. Returns the forgotten operations' ids.
+fn forget_reported(st: &mut State) -> Vec<u64> {
   let floor = st
     .flushes
     .iter()
     .map(|w| w.from)
+    .chain(st.undelivered.iter().map(|d| d.1))
     .min()
     .unwrap_or(u64::MAX)
     .min(st.reported_before);
@@ -584,12 +618,7 @@ fn resolve_flushes(st: &mut State) {
   while st.epochs.len() > 1 && st.epochs[0].epoch < floor && st.epochs[0].unfinished == 0 {
     st.epochs.pop_front();
   }
-  if let Some(last) = results.last_mut() {
-    last.1.forgotten = forgotten;
-  }
-  for (tx, r) in results {
-    let _ = tx.send(r);
-  }
+  forgotten
 }
 
 impl Shared {

@@ -24,6 +24,7 @@ use aws_sdk_dynamodb::types::{
   AttributeDefinition, BillingMode, KeySchemaElement, KeyType as SdkKeyType,
   ReturnConsumedCapacity, ScalarAttributeType, TableDescription, TableStatus,
 };
+use aws_smithy_http_client::pool::{Client as PoolClient, ConnectionEvent, ConnectionPool};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
@@ -31,10 +32,10 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 /// Credentials given to the client instead of the chain.
 #[derive(Clone, Debug)]
@@ -126,9 +127,18 @@ pub struct Call<'a> {
   pub policy: &'a RetryPolicy,
 }
 
+/// The client's open connections, as its connection pool reports them (opened, not yet physically
+/// closed), so that `close` can wait until they are gone.
+#[derive(Default)]
+struct Sockets {
+  open: AtomicUsize,
+  changed: Notify,
+}
+
 pub struct Dynamo {
   opts: ClientOptions,
   sdk: RwLock<Option<aws_sdk_dynamodb::Client>>,
+  sockets: Arc<Sockets>,
   init: tokio::sync::Mutex<()>,
   closed: AtomicBool,
   permits: Arc<Semaphore>,
@@ -176,6 +186,7 @@ impl Dynamo {
       permits: Arc::new(Semaphore::new(opts.max_connections.max(1))),
       opts,
       sdk: RwLock::new(None),
+      sockets: Arc::default(),
       init: tokio::sync::Mutex::new(()),
       closed: AtomicBool::new(false),
       schemas: Arc::new(Schemas::default()),
@@ -252,13 +263,30 @@ impl Dynamo {
       Some(Creds::Provider(p)) => loader = loader.credentials_provider(p.clone()),
       None => {}
     }
-    let http = aws_smithy_http_client::Builder::new()
-      .pool_idle_timeout(o.idle_timeout)
-      .pool_max_idle_per_host(o.max_connections)
+    // The SDK's bounded pool: at most maxConnections sockets (connecting, busy or idle) to the endpoint,
+    // whatever the timing of a connection's return (a request slot alone does not bound sockets: a request
+    // may start before the previous one's connection is back in an unbounded pool, and open another).
+    let sockets = self.sockets.clone();
+    let pool = ConnectionPool::builder()
+      .idle_timeout(o.idle_timeout)
+      .max_connections_per_host(o.max_connections.max(1))
+      .event_listener(move |e: &ConnectionEvent<'_>| match e {
+        ConnectionEvent::Opened(_) => {
+          sockets.open.fetch_add(1, Ordering::AcqRel);
+        }
+        ConnectionEvent::PhysicalClose(_) => {
+          sockets.open.fetch_sub(1, Ordering::AcqRel);
+          sockets.changed.notify_waiters();
+        }
+        _ => {}
+      })
       .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
         aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
       ))
-      .build_https();
+      .build_https()
+      .map_err(|e| CoreError::new(error::INTERNAL, format!("connection pool: {e}")))?;
+    let http = PoolClient::new(&pool)
+      .map_err(|e| CoreError::new(error::INTERNAL, format!("connection pool: {e}")))?;
     loader = loader.http_client(http);
     loader = loader.timeout_config(
       TimeoutConfig::builder()
@@ -283,8 +311,8 @@ impl Dynamo {
     Ok(aws_sdk_dynamodb::Client::from_conf(b.build()))
   }
 
-  /// Refuses new requests (`ClientClosed`), waits for those in flight, and drops the SDK client, so its
-  /// connections close.
+  /// Refuses new requests (`ClientClosed`), waits for those in flight, drops the SDK client (and with it
+  /// the connection pool), and resolves once the pool reports every connection closed.
   pub async fn close(&self) {
     self.closed.store(true, Ordering::Release);
     let total = self.opts.max_connections.max(1) as u32;
@@ -292,6 +320,17 @@ impl Dynamo {
       drop(all);
     }
     self.sdk.write().unwrap().take();
+    // Bounded, in case something else still holds the pool: its idle expiry closes them by then.
+    let _ = tokio::time::timeout(self.opts.idle_timeout + Duration::from_secs(5), async {
+      loop {
+        let changed = self.sockets.changed.notified();
+        if self.sockets.open.load(Ordering::Acquire) == 0 {
+          return;
+        }
+        changed.await;
+      }
+    })
+    .await;
   }
 
   /// Runs one call: for each attempt, takes its write capacity, a connection slot and records it; retries
@@ -396,8 +435,28 @@ impl Dynamo {
     }
   }
 
-  /// PutItem or DeleteItem of one item (a delete accepts a whole item and sends its key).
+  /// PutItem or DeleteItem of one item (a delete accepts a whole item and sends its key): the table, the
+  /// item and its condition, or the error that refused the call before anything could be sent (the item,
+  /// the key, an option). Counted once either way: written when DynamoDB confirmed it, failed when the
+  /// call rejects.
   pub async fn write_item(
+    self: &Arc<Self>,
+    kind: OpKind,
+    prepared: Result<(String, Encoded, Condition), CoreError>,
+  ) -> Result<OpMetrics, CoreError> {
+    let res = match prepared {
+      Ok((table, item, cond)) => self.send_item(kind, &table, item, cond).await,
+      Err(e) => Err(e),
+    };
+    match (kind, res.is_ok()) {
+      (OpKind::Put, true) => self.meter.outcome(1, 0, 0, 0, None),
+      (OpKind::Delete, true) => self.meter.outcome(0, 1, 0, 0, None),
+      (_, false) => self.meter.outcome(0, 0, 1, 0, None),
+    }
+    res
+  }
+
+  async fn send_item(
     self: &Arc<Self>,
     kind: OpKind,
     table: &str,
@@ -475,16 +534,7 @@ impl Dynamo {
         .boxed()
       })
       .await;
-    self.count_write(kind, &res);
     res.map(|(_, m)| m)
-  }
-
-  fn count_write<T>(&self, kind: OpKind, res: &Result<T, CoreError>) {
-    match (kind, res.is_ok()) {
-      (OpKind::Put, true) => self.meter.outcome(1, 0, 0, 0, None),
-      (OpKind::Delete, true) => self.meter.outcome(0, 1, 0, 0, None),
-      (_, false) => self.meter.outcome(0, 0, 1, 0, None),
-    }
   }
 
   pub async fn get_item(

@@ -36,6 +36,9 @@ pub struct Histogram {
   total: u64,
   min: f64,
   max: f64,
+  /// The smallest and largest durations since the last `mark` (the window a later `minus` describes).
+  mark_min: f64,
+  mark_max: f64,
 }
 
 impl Default for Histogram {
@@ -45,6 +48,8 @@ impl Default for Histogram {
       total: 0,
       min: f64::INFINITY,
       max: 0.0,
+      mark_min: f64::INFINITY,
+      mark_max: 0.0,
     }
   }
 }
@@ -65,6 +70,13 @@ impl Histogram {
     self.total += 1;
     self.min = self.min.min(ms);
     self.max = self.max.max(ms);
+    self.mark_min = self.mark_min.min(ms);
+    self.mark_max = self.mark_max.max(ms);
+  }
+  /// Starts a new window: a later `minus` of a snapshot taken now is clamped to what was seen after it.
+  pub fn mark(&mut self) {
+    self.mark_min = f64::INFINITY;
+    self.mark_max = 0.0;
   }
   pub fn count(&self) -> u64 {
     self.total
@@ -92,13 +104,16 @@ impl Histogram {
     }
     self.max
   }
+  /// The durations recorded after `earlier`, a snapshot taken when this histogram was last marked (its
+  /// min/max are then the window's own, so the window's quantiles stay within what the window saw).
   fn minus(&self, earlier: &Histogram) -> Histogram {
     let mut h = self.clone();
     for (c, e) in h.counts.iter_mut().zip(earlier.counts.iter()) {
       *c -= e;
     }
     h.total -= earlier.total;
-    // min/max of a window are not derivable from two snapshots; the lifetime ones bound it safely.
+    h.min = self.mark_min;
+    h.max = self.mark_max;
     h
   }
 }
@@ -146,7 +161,12 @@ impl Totals {
     self.latency.record(ms);
   }
 
-  /// Counters of `self` minus an earlier snapshot.
+  /// Starts a new window for `since`: call it when taking the snapshot a later `since` will subtract.
+  pub fn mark(&mut self) {
+    self.latency.mark();
+  }
+
+  /// Counters of `self` minus an earlier snapshot (taken when `self` was last marked).
   pub fn since(&self, earlier: &Totals) -> Totals {
     Totals {
       requests: self.requests - earlier.requests,
@@ -264,6 +284,35 @@ mod tests {
     two.record(1108.0);
     assert!(two.quantile(0.5) <= 1108.0 && two.quantile(0.5) >= 1000.0);
     assert!(two.quantile(0.99) <= 1108.0);
+  }
+
+  #[test]
+  fn a_window_is_clamped_to_its_own_durations_not_the_lifetime_ones() {
+    let mut t = Totals::default();
+    let slow = RequestRecord {
+      duration: Duration::from_millis(300),
+      ..Default::default()
+    };
+    t.add_request(&slow);
+    t.mark();
+    let snap = t.clone();
+    t.add_request(&RequestRecord {
+      duration: Duration::from_micros(2380),
+      ..slow.clone()
+    });
+    let w = t.since(&snap);
+    let ms = Duration::from_micros(2380).as_secs_f64() * 1000.0;
+    assert_eq!(w.latency.count(), 1);
+    assert_eq!(w.latency.quantile(0.5), ms);
+    assert_eq!(w.latency.quantile(0.99), ms);
+    // the lifetime view still spans both
+    assert_eq!(t.latency.quantile(0.99), 300.0);
+    t.mark();
+    assert_eq!(
+      t.since(&t.clone()).latency.quantile(0.5),
+      0.0,
+      "an empty window"
+    );
   }
 
   #[test]

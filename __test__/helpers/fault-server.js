@@ -61,6 +61,21 @@ const DEFAULT_FAULTS = Object.freeze({
   faultOps: ['BatchWriteItem'],
   // ms an accepted TransactWriteItems holds its items before it is applied and answered (0: applied at once)
   transactHoldMs: 0,
+  // Outcomes for the next requests of faultOps, in order, before any die is cast: 'throttle', 'error500',
+  // 'error503', 'reset', 'lost' (applied, then the socket is destroyed), 'ok'. Deterministic scripts.
+  sequence: [],
+  // op -> an error code (400 with that __type), or { code?, status?, message?, body?, times? }: the op's next
+  // `times` requests (default all) fail so; `message`/`body` may be functions of the request's input (a
+  // service that echoes what it was sent). Applies to any operation, whatever faultOps says.
+  failOps: null,
+  // Unprocessed entries come back with their N key attributes printed otherwise than sent:
+  // 'decimal' ('7' -> '7.0') or 'exponent' ('100' -> '1E+2'), as a service may print them.
+  unprocessedKeyForm: null,
+  // Per BatchWriteItem response (a die): one more UnprocessedItems entry that matches nothing sent: 'key' (a
+  // key not in the request), 'table' (under another table's name) or 'kind' (the first entry, applied,
+  // returned as the other kind of request). Counted in stats.strayReturned.
+  strayUnprocessedRate: 0,
+  strayUnprocessedForm: 'key',
 })
 
 class ApiError {
@@ -116,6 +131,20 @@ function normalizeNumber(text) {
   else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length)
   else out = digits.slice(0, point) + '.' + digits.slice(point)
   return m[1] === '-' ? '-' + out : out
+}
+
+// The same number printed as a service might print it: 'decimal' ('7' -> '7.0'), 'exponent' ('100' -> '1E+2').
+function reprintNumber(text, form) {
+  const n = normalizeNumber(text)
+  if (n === null) return text
+  if (form === 'decimal') return /[.eE]/.test(text) ? text : text + '.0'
+  if (n === '0') return '0E+0'
+  const neg = n[0] === '-'
+  const [int, frac = ''] = (neg ? n.slice(1) : n).split('.')
+  const exp = int !== '0' ? int.length - 1 : -(frac.length - frac.replace(/^0+/, '').length) - 1
+  const digits = (int + frac).replace(/^0+/, '').replace(/0+$/, '')
+  const mantissa = digits.length > 1 ? digits[0] + '.' + digits.slice(1) : digits
+  return (neg ? '-' : '') + mantissa + 'E' + (exp >= 0 ? '+' : '') + exp
 }
 
 // One key attribute -> 'T:value', or an ApiError. `fromKey` selects the DeleteRequest/GetItem wording,
@@ -296,8 +325,19 @@ function newStats() {
     applySeq: 0,
     inFlight: 0,
     maxConcurrent: 0, // most requests between arrival and answer at once
-    // Bounded (opts.requestLogSize), oldest first: { op, entries, at: Date.now() once the body is in, outcome }, outcome
-    // one of ok, hang, reset, lost, throttled, capacity, error500, error503, serialization, or an error code.
+    // Connections (sockets) from clients: accepted in all, open now, most open at once, ended by the client
+    // (a FIN from its side, as when a pool closes an idle connection); open and its maximum carry over reset().
+    connectionsOpened: 0,
+    openConnections: 0,
+    maxOpenConnections: 0,
+    connectionsEndedByClient: 0,
+    strayReturned: 0, // UnprocessedItems entries that matched nothing sent (strayUnprocessedRate)
+    // Bounded (opts.requestLogSize), oldest first: { op, entries, at: Date.now() once the body is in, t: the same
+    // instant as performance.now() (sub-millisecond, for windows of time), wcu: the units this request applied,
+    // unprocessed: the entries it returned unprocessed, outcome, answeredAt: performance.now() when the answer
+    // was written (absent while unanswered, or never answered), keys: the canonical keys of its entries (only
+    // with opts.logKeys) }, outcome one of ok, hang, reset, lost, throttled, capacity, error500, error503,
+    // serialization, or an error code.
     requestLog: [],
   }
 }
@@ -326,6 +366,7 @@ function snapshotStats(stats, tables) {
  * @param {boolean} [opts.history=opts.store] record stats.history
  * @param {number} [opts.seed=1] PRNG seed for the fault dice
  * @param {number} [opts.requestLogSize=1000] 0 disables stats.requestLog
+ * @param {boolean} [opts.logKeys=false] record each BatchWriteItem's canonical keys in its requestLog entry
  * @param {number} [opts.port=0]
  * @param {number} [opts.keepAliveTimeoutMs=60000] long, so clients with pooled connections see no idle-close races
  * @param {object} [opts.faults] initial faults (see setFaults)
@@ -335,6 +376,7 @@ async function startFaultServer(opts = {}) {
   const keepHistory = opts.history !== undefined ? !!opts.history && store : store
   const logSize = opts.requestLogSize !== undefined ? opts.requestLogSize : 1000
   const seed = opts.seed !== undefined ? opts.seed : 1
+  const logKeys = !!opts.logKeys
 
   const tables = new Map()
   for (const [name, def] of Object.entries(opts.tables || {})) tables.set(name, newTable(name, def))
@@ -360,6 +402,12 @@ async function startFaultServer(opts = {}) {
     }
     if (next.failKeys instanceof Set && next.failKeys.size === 0) next.failKeys = null
     next.faultOps = new Set(next.faultOps)
+    next.sequence = Array.from(next.sequence || [])
+    if (next.failOps) {
+      const ops = {}
+      for (const [op, f] of Object.entries(next.failOps)) ops[op] = typeof f === 'string' ? { code: f } : { ...f }
+      next.failOps = ops
+    }
     faults = next
     return api
   }
@@ -370,11 +418,19 @@ async function startFaultServer(opts = {}) {
   const http_ = http.createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs || 60000 }, onRequest)
   http_.on('connection', (socket) => {
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    stats.connectionsOpened++
+    stats.openConnections++
+    if (stats.openConnections > stats.maxOpenConnections) stats.maxOpenConnections = stats.openConnections
+    socket.once('end', () => stats.connectionsEndedByClient++)
+    socket.once('close', () => {
+      sockets.delete(socket)
+      stats.openConnections--
+    })
   })
 
-  function send(res, status, body) {
+  function send(res, status, body, entry) {
     if (res.destroyed || res.writableEnded) return
+    if (entry) entry.answeredAt = performance.now()
     res.writeHead(status, {
       'content-type': CONTENT_TYPE,
       'content-length': Buffer.byteLength(body),
@@ -390,24 +446,26 @@ async function startFaultServer(opts = {}) {
 
   // Answers now, or after delayMs for requests subject to faults. The delay is on the answer only: the
   // effect (if any) is already applied, like a slow network path rather than a slow table.
-  function answer(res, faulty, status, body) {
+  function answer(res, faulty, status, body, entry) {
     const delay = faulty ? faults.delayMs : 0
     if (delay > 0) {
       const timer = setTimeout(() => {
         timers.delete(timer)
-        send(res, status, body)
+        send(res, status, body, entry)
       }, delay)
       timers.add(timer)
     } else {
-      send(res, status, body)
+      send(res, status, body, entry)
     }
   }
 
-  function log(op, entries, outcome) {
-    if (logSize <= 0) return
+  function log(op, entries, outcome, extra) {
+    if (logSize <= 0) return undefined
     const l = stats.requestLog
     if (l.length >= logSize) l.shift()
-    l.push({ op, entries, at: Date.now(), outcome })
+    const entry = { op, entries, at: Date.now(), t: performance.now(), wcu: 0, unprocessed: 0, outcome, ...extra }
+    l.push(entry)
+    return entry
   }
 
   function onRequest(req, res) {
@@ -455,32 +513,62 @@ async function startFaultServer(opts = {}) {
 
     const f = faults
     const faulty = f.faultOps.has(op)
-    if (faulty) {
+    const keys = logKeys && op === 'BatchWriteItem' ? requestKeys(input) : undefined
+    const extra = keys ? { keys } : undefined
+    const failing = f.failOps && f.failOps[op]
+    if (failing && (failing.times === undefined || failing.times > 0)) {
+      if (failing.times !== undefined) failing.times--
+      const message = typeof failing.message === 'function' ? failing.message(input) : failing.message
+      const body =
+        failing.body !== undefined
+          ? typeof failing.body === 'function'
+            ? failing.body(input)
+            : failing.body
+          : JSON.stringify({ __type: DDB + (failing.code || 'ValidationException'), message: message || 'injected failure' })
+      const entry = log(op, entries, failing.code || `status${failing.status || 400}`, extra)
+      return answer(res, faulty, failing.status || 400, body, entry)
+    }
+    const scripted = faulty && f.sequence.length > 0 ? f.sequence.shift() : null
+    if (scripted === 'throttle') {
+      stats.throttled++
+      return answer(res, true, 400, THROTTLE_BODY, log(op, entries, 'throttled', extra))
+    }
+    if (scripted === 'error500') {
+      stats.errors500++
+      return answer(res, true, 500, INTERNAL_BODY, log(op, entries, 'error500', extra))
+    }
+    if (scripted === 'error503') {
+      stats.errors503++
+      return answer(res, true, 503, UNAVAILABLE_BODY, log(op, entries, 'error503', extra))
+    }
+    if (scripted === 'reset') {
+      stats.resets++
+      log(op, entries, 'reset', extra)
+      return req.socket.destroy()
+    }
+    if (faulty && scripted === null) {
       // One die per enabled fault, in a fixed order, so a seed replays the same sequence.
       if (f.hangRate > 0 && rand() < f.hangRate) {
         stats.hangs++
-        log(op, entries, 'hang')
+        log(op, entries, 'hang', extra)
         return // never answered; close() destroys the socket
       }
       if (f.resetRate > 0 && rand() < f.resetRate) {
         stats.resets++
-        log(op, entries, 'reset')
+        log(op, entries, 'reset', extra)
         return req.socket.destroy()
       }
       if (f.throttleRate > 0 && rand() < f.throttleRate) {
         stats.throttled++
-        log(op, entries, 'throttled')
-        return answer(res, true, 400, THROTTLE_BODY)
+        return answer(res, true, 400, THROTTLE_BODY, log(op, entries, 'throttled', extra))
       }
       if (f.errorRate > 0 && rand() < f.errorRate) {
         stats.errors500++
-        log(op, entries, 'error500')
-        return answer(res, true, 500, INTERNAL_BODY)
+        return answer(res, true, 500, INTERNAL_BODY, log(op, entries, 'error500', extra))
       }
       if (f.unavailableRate > 0 && rand() < f.unavailableRate) {
         stats.errors503++
-        log(op, entries, 'error503')
-        return answer(res, true, 503, UNAVAILABLE_BODY)
+        return answer(res, true, 503, UNAVAILABLE_BODY, log(op, entries, 'error503', extra))
       }
     }
     // Server-side throughput limit: the request that crosses the limit is applied in full (as a real
@@ -490,11 +578,11 @@ async function startFaultServer(opts = {}) {
       if (used >= f.capacityWcuPerSecond) {
         stats.throttled++
         stats.capacityThrottled++
-        log(op, entries, 'capacity')
-        return answer(res, faulty, 400, THROTTLE_BODY)
+        return answer(res, faulty, 400, THROTTLE_BODY, log(op, entries, 'capacity', extra))
       }
     }
 
+    const wcuBefore = stats.wcuTotal
     let result
     switch (op) {
       case 'BatchWriteItem':
@@ -530,25 +618,28 @@ async function startFaultServer(opts = {}) {
       default:
         result = new ApiError(400, CORAL + 'UnknownOperationException', `Unknown operation ${op || '(no x-amz-target)'}`)
     }
-    // A held transaction answers later.
-    if (result instanceof Promise) return result.then((r) => finish(req, res, op, entries, faulty, r))
-    finish(req, res, op, entries, faulty, result)
+    // A held transaction answers later: its WCU are the last recorded, by the commit that resolved it.
+    if (result instanceof Promise) return result.then((r) => finish(req, res, op, entries, faulty, r, { extra, scripted, wcu: lastWcu }))
+    finish(req, res, op, entries, faulty, result, { extra, scripted, wcu: stats.wcuTotal - wcuBefore })
   }
 
-  function finish(req, res, op, entries, faulty, result) {
+  // `ctx`: { extra (log fields), scripted (the sequence's outcome, or null), wcu (what this request applied) }.
+  function finish(req, res, op, entries, faulty, result, { extra, scripted, wcu }) {
     const f = faults
     if (result instanceof ApiError) {
       if (result.type === DDB + 'ValidationException') stats.validationErrors++
-      log(op, entries, result.type.slice(result.type.indexOf('#') + 1)) // e.g. 'ValidationException'
-      return answer(res, faulty, result.status, errorBody(result))
+      const entry = log(op, entries, result.type.slice(result.type.indexOf('#') + 1), extra) // e.g. 'ValidationException'
+      return answer(res, faulty, result.status, errorBody(result), entry)
     }
-    if (faulty && f.lostAnswerRate > 0 && rand() < f.lostAnswerRate) {
+    let unprocessed = 0
+    if (result.UnprocessedItems) for (const name in result.UnprocessedItems) unprocessed += result.UnprocessedItems[name].length
+    if (scripted === 'lost' || (faulty && scripted === null && f.lostAnswerRate > 0 && rand() < f.lostAnswerRate)) {
       stats.lostAnswers++
-      log(op, entries, 'lost')
+      log(op, entries, 'lost', { wcu, unprocessed, ...extra })
       return req.socket.destroy()
     }
-    log(op, entries, 'ok')
-    answer(res, faulty, 200, JSON.stringify(result))
+    const entry = log(op, entries, 'ok', { wcu, unprocessed, ...extra })
+    answer(res, faulty, 200, JSON.stringify(result), entry)
   }
 
   function lookup(name) {
@@ -556,7 +647,58 @@ async function startFaultServer(opts = {}) {
     return tables.get(name) || null
   }
 
+  // The canonical keys of a BatchWriteItem's entries (logKeys), null for an entry without a valid key.
+  function requestKeys(input) {
+    const out = []
+    const ri = input.RequestItems
+    if (ri === null || typeof ri !== 'object') return out
+    for (const name in ri) {
+      const t = lookup(name)
+      if (!t || !Array.isArray(ri[name])) continue
+      for (const wr of ri[name]) {
+        const k = wr && wr.PutRequest ? keyOfItem(t, wr.PutRequest.Item || {}) : wr && wr.DeleteRequest ? keyOfKey(t, wr.DeleteRequest.Key) : null
+        out.push(typeof k === 'string' ? k : null)
+      }
+    }
+    return out
+  }
+
+  // An unprocessed entry as returned: its N key attributes reprinted when unprocessedKeyForm asks for it.
+  function returnedEntry(t, wr, form) {
+    if (!form) return wr
+    const reprint = (map) => {
+      const out = { ...map }
+      for (const def of [t.pk, t.sk]) {
+        if (def && def.type === 'N' && out[def.name] && typeof out[def.name].N === 'string') {
+          out[def.name] = { N: reprintNumber(out[def.name].N, form) }
+        }
+      }
+      return out
+    }
+    if (wr.PutRequest) return { PutRequest: { Item: reprint(wr.PutRequest.Item) } }
+    return { DeleteRequest: { Key: reprint(wr.DeleteRequest.Key) } }
+  }
+
+  // An UnprocessedItems entry that matches nothing the request carried (strayUnprocessedForm).
+  function strayEntry(t, first, form) {
+    if (form === 'kind') {
+      if (first.PutRequest) {
+        const key = { [t.pk.name]: first.PutRequest.Item[t.pk.name] }
+        if (t.sk) key[t.sk.name] = first.PutRequest.Item[t.sk.name]
+        return { table: t.name, entry: { DeleteRequest: { Key: key } } }
+      }
+      return { table: t.name, entry: { PutRequest: { Item: { ...first.DeleteRequest.Key } } } }
+    }
+    const value = (def) =>
+      def.type === 'S' ? { S: `stray#${stats.strayReturned}` } : def.type === 'N' ? { N: String(-1e9 - stats.strayReturned) } : { B: Buffer.from(`stray#${stats.strayReturned}`).toString('base64') }
+    const item = { [t.pk.name]: value(t.pk) }
+    if (t.sk) item[t.sk.name] = value(t.sk)
+    return { table: form === 'table' ? `${t.name}-other` : t.name, entry: { PutRequest: { Item: item } } }
+  }
+
+  let lastWcu = 0
   function recordWcu(wcu) {
+    lastWcu = wcu
     const sec = Math.floor(Date.now() / 1000)
     stats.wcuBySecond.set(sec, (stats.wcuBySecond.get(sec) || 0) + wcu)
     stats.wcuTotal += wcu
@@ -688,9 +830,10 @@ async function startFaultServer(opts = {}) {
         }
         if (skip) {
           if (unprocessed === null) unprocessed = {}
+          const back = returnedEntry(t, wr, f.unprocessedKeyForm)
           const u = unprocessed[name]
-          if (u) u.push(wr)
-          else unprocessed[name] = [wr]
+          if (u) u.push(back)
+          else unprocessed[name] = [back]
           stats.entriesUnprocessed++
           continue
         }
@@ -704,6 +847,13 @@ async function startFaultServer(opts = {}) {
     }
     if (wcu > 0) recordWcu(wcu)
 
+    if (f.strayUnprocessedRate > 0 && rand() < f.strayUnprocessedRate) {
+      const { table, entry } = strayEntry(schemas[0], ri[names[0]][0], f.strayUnprocessedForm)
+      stats.strayReturned++
+      if (unprocessed === null) unprocessed = {}
+      if (unprocessed[table]) unprocessed[table].push(entry)
+      else unprocessed[table] = [entry]
+    }
     const out = { UnprocessedItems: unprocessed || {} }
     if (withCapacity) out.ConsumedCapacity = consumed
     return out
@@ -988,9 +1138,11 @@ async function startFaultServer(opts = {}) {
       t.puts = 0
       t.deletes = 0
     }
-    const inFlight = stats.inFlight
+    const { inFlight, openConnections } = stats
     stats = newStats()
     stats.inFlight = inFlight
+    stats.openConnections = openConnections
+    stats.maxOpenConnections = openConnections
     rand = prng(seed)
   }
 
@@ -1127,4 +1279,4 @@ if (require.main === module && typeof process.send === 'function') {
   })
 }
 
-module.exports = { startFaultServer, spawnFaultServer, canonicalKey, normalizeNumber, itemBytes, DEFAULT_FAULTS }
+module.exports = { startFaultServer, spawnFaultServer, canonicalKey, normalizeNumber, reprintNumber, itemBytes, DEFAULT_FAULTS }

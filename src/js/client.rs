@@ -263,17 +263,17 @@ impl NativeClient {
     values_bins: Option<Vec<Buffer>>,
   ) -> Result<PromiseRaw<'env, OpMetricsJs>> {
     let js = Js::of(env);
+    // What refuses the call before sending rejects it as a failed write (counted by the core).
     let prepared = (|| {
       let table = table_arg(js, table.raw())?;
       let opts = JsOptions::new(js, options.raw(), "putItem options", WRITE_OPTIONS)?;
       let cond = self.condition(&opts, "", names, values, values_bins)?;
       Ok((table, self.item(&wire, &bins, "item")?, cond))
     })();
-    let (table, item, cond) = ok_or_throw(env, prepared)?;
     let dynamo = self.dynamo.clone();
     promise(env, async move {
       dynamo
-        .write_item(OpKind::Put, &table, item, cond)
+        .write_item(OpKind::Put, prepared)
         .await
         .map(OpMetricsJs::from)
     })
@@ -293,17 +293,17 @@ impl NativeClient {
     values_bins: Option<Vec<Buffer>>,
   ) -> Result<PromiseRaw<'env, OpMetricsJs>> {
     let js = Js::of(env);
+    // What refuses the call before sending rejects it as a failed write (counted by the core).
     let prepared = (|| {
       let table = table_arg(js, table.raw())?;
       let opts = JsOptions::new(js, options.raw(), "deleteItem options", WRITE_OPTIONS)?;
       let cond = self.condition(&opts, "", names, values, values_bins)?;
       Ok((table, self.item(&wire, &bins, "key")?, cond))
     })();
-    let (table, key, cond) = ok_or_throw(env, prepared)?;
     let dynamo = self.dynamo.clone();
     promise(env, async move {
       dynamo
-        .write_item(OpKind::Delete, &table, key, cond)
+        .write_item(OpKind::Delete, prepared)
         .await
         .map(OpMetricsJs::from)
     })

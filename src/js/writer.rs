@@ -215,10 +215,12 @@ impl NativeWriter {
   }
 
   /// Converts a flush's outcome on the JS thread: the result, or a BatchWriteError naming the callers'
-  /// objects.
+  /// objects. From here on the result counts as delivered: flushes called later no longer cover what it
+  /// reports.
   fn settle(
     env: &Env,
     refs: &Rc<RefCell<Refs>>,
+    engine: &Engine,
     r: FlushResult,
     result: BatchWriteResultJs,
   ) -> Result<BatchWriteResultJs> {
@@ -248,8 +250,8 @@ impl NativeWriter {
       ))
     };
     let mut refs = refs.borrow_mut();
-    for id in &r.forgotten {
-      refs.release(*id);
+    for id in engine.delivered(r.id) {
+      refs.release(id);
     }
     outcome
   }
@@ -467,7 +469,7 @@ impl NativeWriter {
           }
         }
         let result = result_of(&r.totals, elapsed);
-        Self::settle(env, &refs, r, result)
+        Self::settle(env, &refs, &engine, r, result)
       },
     )
   }
@@ -506,7 +508,7 @@ impl NativeWriter {
           &engine.snapshot().totals,
           started.elapsed().as_secs_f64() * 1000.0,
         );
-        Self::settle(env, &refs, r, lifetime)
+        Self::settle(env, &refs, &engine, r, lifetime)
       },
     )?;
     let raw = p.raw();
