@@ -206,7 +206,7 @@ describe('strict DynamoDB JSON (every field checked; a failure names the line\'s
   it('SS: a non-empty array of distinct strings', () => {
     refused({ SS: [] }, 'item.x', /SS must hold at least one member/)
     refused({ SS: ['a', 1] }, 'item.x[1]', /SS members must be strings/)
-    refused({ SS: ['a', 'b', 'a'] }, 'item.x[2]', /"a" is already a member/)
+    refused({ SS: ['a', 'b', 'a'] }, 'item.x[2]', /a member equal to an earlier one of this SS/)
   })
 
   it('BOOL, NULL, S, M, L: the payload type exactly', () => {

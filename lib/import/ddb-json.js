@@ -21,12 +21,14 @@ function isObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
+// What a value is, for messages: its type and at most its length, never the value (item contents).
 function describe(v) {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'an array'
   if (typeof v === 'object') return 'an object'
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`
-  return `${typeof v} ${String(v)}`
+  if (typeof v === 'string') return `a string of ${v.length} character${v.length === 1 ? '' : 's'}`
+  if (typeof v === 'undefined') return 'undefined'
+  return `a ${typeof v}`
 }
 
 // Same path syntax as the writer's messages: item.a.b[3], item["odd name"].
@@ -137,7 +139,7 @@ function createDdbJson(NumberValue) {
   // here, so the text stored is the text read.
   function number(text, path) {
     if (typeof text !== 'string') throw new ConversionError(path, `a number must be given as a string, got ${describe(text)}`)
-    if (text.length === 0 || text.trim() !== text) throw new ConversionError(path, `${JSON.stringify(text)} is not a valid DynamoDB number`)
+    if (text.length === 0 || text.trim() !== text) throw new ConversionError(path, 'not a valid DynamoDB number (empty, or with spaces around it)')
     try {
       return new NumberValue(text)
     } catch (e) {
@@ -204,7 +206,7 @@ function createDdbJson(NumberValue) {
         members(p, tag, path).forEach((s, i) => {
           if (typeof s !== 'string') throw new ConversionError(`${path}[${i}]`, `SS members must be strings, got ${describe(s)}`)
           // a Set would merge the two silently; DynamoDB refuses duplicates
-          if (out.has(s)) throw new ConversionError(`${path}[${i}]`, `${describe(s)} is already a member of this SS`)
+          if (out.has(s)) throw new ConversionError(`${path}[${i}]`, 'a member equal to an earlier one of this SS (DynamoDB rejects duplicate set members)')
           out.add(s)
         })
         return out

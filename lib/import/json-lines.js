@@ -173,9 +173,22 @@ function createOperationParser({ format = 'json', operation = 'put', NumberValue
   }
 }
 
+// JSON.parse's own message may quote the line (item contents): keep only where and what kind of mistake.
+function jsonSyntax(e) {
+  const at = /at position (\d+)/.exec(e.message)
+  const kind = /Unexpected end of JSON input/.test(e.message)
+    ? 'the line ends inside a value'
+    : /Bad control character/.test(e.message)
+      ? 'a control character inside a string'
+      : /Unterminated string/.test(e.message)
+        ? 'an unterminated string'
+        : 'unexpected text'
+  return `invalid JSON: ${kind}${at ? ` at position ${at[1]}` : ''}`
+}
+
 function toLineError(e) {
   if (e instanceof LineError) return e
-  if (e instanceof SyntaxError) return new LineError('InvalidLine', `invalid JSON: ${e.message}`)
+  if (e instanceof SyntaxError) return new LineError('InvalidLine', jsonSyntax(e))
   if (e instanceof ConversionError && e.message.startsWith('line: ')) return new LineError('InvalidLine', e.message.slice(6))
   return new LineError(e && e.code === 'InvalidItem' ? 'InvalidItem' : 'InvalidLine', e && e.message !== undefined ? e.message : String(e))
 }
