@@ -5,6 +5,8 @@
 const native = require('./native.js')
 const { Encoder, decodeItem } = require('./codec.js')
 const { recordSink, nativeOptions, isLogger } = require('./hooks.js')
+const { batchGet } = require('./batch-get.js')
+const { Scan } = require('./scan.js')
 
 class DynamoDBClient {
   constructor(options) {
@@ -45,6 +47,16 @@ class DynamoDBClient {
     const out = await this._native.getItem(table, w, this._encoder.bins || undefined, options)
     this._lastGet = clean(this._native.lastGetMetrics)
     return out ? decodeItem(out.wire, out.bins) : undefined
+  }
+
+  /** Many items by key: an array aligned with `keys` (the item, or undefined when absent). See lib/batch-get.js. */
+  batchGet(table, keys, options) {
+    return batchGet(this, table, keys, options)
+  }
+
+  /** The table's items as an async iterable (`pages()` for arrays), read in parallel segments. See lib/scan.js. */
+  scan(table, options) {
+    return new Scan(this, table, options)
   }
 
   /** The metrics of the most recent getItem that succeeded. */

@@ -197,6 +197,7 @@ class Decoder {
     this.w = wire
     this.p = 0
     this.bins = bins
+    this.copyBins = false
   }
   uint(end) {
     const i = this.w.indexOf(end, this.p)
@@ -231,8 +232,10 @@ class Decoder {
         return false
       case 'z':
         return null
-      case 'b':
-        return this.bins[this.uint(';')]
+      case 'b': {
+        const b = this.bins[this.uint(';')]
+        return this.copyBins ? Buffer.from(b) : b
+      }
       case '{':
         return this.map()
       case '[': {
@@ -272,4 +275,24 @@ function decodeItem(wire, bins) {
   return d.map()
 }
 
-module.exports = { Encoder, decodeItem, NumberValue, describe }
+/** Items written back to back (a scan page, batchGet's items); `starts`, if given, collects where each begins. */
+function decodeItems(wire, bins, starts) {
+  const d = new Decoder(wire, bins)
+  const out = []
+  while (d.p < wire.length) {
+    if (starts) starts.push(d.p)
+    d.p++
+    out.push(d.map())
+  }
+  return out
+}
+
+/** The item at `start` of such a wire, decoded again into an independent copy (its binaries copied too). */
+function decodeItemAt(wire, bins, start) {
+  const d = new Decoder(wire, bins)
+  d.copyBins = true
+  d.p = start + 1
+  return d.map()
+}
+
+module.exports = { Encoder, decodeItem, decodeItems, decodeItemAt, NumberValue, describe }

@@ -137,7 +137,7 @@ pub struct NativeClient {
   last_get: Arc<Mutex<Option<OpMetrics>>>,
 }
 
-fn table_arg(js: Js, v: V) -> std::result::Result<String, CoreError> {
+pub(crate) fn table_arg(js: Js, v: V) -> std::result::Result<String, CoreError> {
   let t = string_arg(js, v, "table")?;
   config::check_table(&t)?;
   Ok(t)
@@ -167,20 +167,27 @@ impl NativeClient {
     values: Option<Utf16String>,
     values_bins: Option<Vec<Buffer>>,
   ) -> std::result::Result<Condition, CoreError> {
-    let expression = match opts.raw("conditionExpression")? {
+    self.expression(opts, "conditionExpression", names, values, values_bins)
+  }
+
+  /// An expression option (`option`: conditionExpression, filterExpression) with the names and values
+  /// it uses, all judged here.
+  pub(crate) fn expression(
+    &self,
+    opts: &JsOptions,
+    option: &str,
+    names: Option<Utf16String>,
+    values: Option<Utf16String>,
+    values_bins: Option<Vec<Buffer>>,
+  ) -> std::result::Result<Condition, CoreError> {
+    let expression = match opts.raw(option)? {
       None => None,
       Some(v) => match opts.js.type_of(v).map_err(super::options::internal)? {
         Type::String => {
           let units = opts.js.utf16(v).map_err(super::options::internal)?;
-          Some(item::strict_string(&units, "conditionExpression")?)
+          Some(item::strict_string(&units, option)?)
         }
-        _ => {
-          return Err(config::invalid(
-            "conditionExpression",
-            "a string",
-            &opts.value("conditionExpression"),
-          ))
-        }
+        _ => return Err(config::invalid(option, "a string", &opts.value(option))),
       },
     };
     let names = names
