@@ -8,12 +8,18 @@ const native = require('./native.js')
 const { decodeItems, decodeItemAt, describe } = require('./codec.js')
 const { BatchGetError } = require('./errors.js')
 
+/** Throws InvalidArgument unless `signal` is absent or an AbortSignal (something to listen to). */
+function checkSignal(signal) {
+  if (signal === undefined || signal === null) return
+  if (typeof signal === 'object' && typeof signal.addEventListener === 'function') return
+  const what = signal !== null && typeof signal === 'object' && Object.getPrototypeOf(signal) === Object.prototype ? 'an object' : describe(signal)
+  throw native.invalidArgument(`signal must be an AbortSignal, got ${what}`)
+}
+
 // The native flag an AbortSignal sets, and the function that stops listening.
 function abortFlag(signal) {
+  checkSignal(signal)
   if (signal === undefined || signal === null) return [undefined, () => {}]
-  if (typeof signal !== 'object' || typeof signal.addEventListener !== 'function') {
-    throw native.invalidArgument(`signal must be an AbortSignal, got ${describe(signal)}`)
-  }
   const flag = new native.ReadAbort()
   if (signal.aborted) {
     flag.abort()
@@ -63,4 +69,4 @@ async function batchGet(client, table, keys, options) {
   return items
 }
 
-module.exports = { batchGet, abortFlag }
+module.exports = { batchGet, checkSignal }

@@ -5,7 +5,8 @@
 // since the previous one in one hop, and pages are decoded here one at a time, as they are needed.
 
 const native = require('./native.js')
-const { decodeItems, describe } = require('./codec.js')
+const { decodeItems } = require('./codec.js')
+const { checkSignal } = require('./batch-get.js')
 
 const DONE = Object.freeze({ done: true, value: undefined })
 
@@ -14,9 +15,7 @@ class Scan {
     const [nw, vw, vb] = client._cond(options)
     this._native = client._native.scan(table, options, nw, vw, vb)
     const signal = options !== null && typeof options === 'object' ? options.signal : undefined
-    if (signal !== undefined && signal !== null && typeof signal.addEventListener !== 'function') {
-      throw native.invalidArgument(`signal must be an AbortSignal, got ${describe(signal)}`)
-    }
+    checkSignal(signal)
     this._signal = signal
     this._used = false
   }

@@ -1002,6 +1002,24 @@ async function startFaultServer(opts = {}) {
       t.version++
       t.deletes = 0
     }
+    resetStats()
+  }
+
+  // Puts items (DynamoDB JSON) straight into a table, as if written before the test: no request, no stats.
+  function load(name, items) {
+    const t = tables.get(name)
+    if (!t) throw new Error(`fault-server: no table ${name}`)
+    for (const item of items) {
+      const key = keyOfItem(t, item)
+      if (typeof key !== 'string') throw new Error(`fault-server: ${key.message}`)
+      t.items.set(key, item)
+    }
+    t.version++
+  }
+
+  // Forgets stats and history and re-seeds the dice; keeps tables, their items and faults (a table loaded
+  // once, then read under several fault settings).
+  function resetStats() {
     const inFlight = stats.inFlight
     stats = newStats()
     stats.inFlight = inFlight
@@ -1051,6 +1069,8 @@ async function startFaultServer(opts = {}) {
     table: tableView,
     keyOf,
     reset,
+    resetStats,
+    load,
     snapshot: () => snapshotStats(stats, tables),
     close,
   }
@@ -1125,7 +1145,8 @@ const UNAVAILABLE_BODY = JSON.stringify({ __type: DDB + 'ServiceUnavailable', me
 /**
  * Runs startFaultServer(opts) in a child process (so its CPU use does not compete with the measured code
  * on the JS thread). Same options, except failKeys must be an array (functions do not cross processes).
- * Resolves to { endpoint, port, pid, setFaults(partial), snapshot(), reset(), close() }, all async.
+ * Resolves to { endpoint, port, pid, setFaults(partial), snapshot(), reset(), resetStats(), load(table, items),
+ * close() }, all async.
  */
 function spawnFaultServer(opts = {}) {
   const { fork } = require('node:child_process')
@@ -1163,6 +1184,8 @@ function spawnFaultServer(opts = {}) {
     setFaults: (partial) => call('setFaults', toWire(partial)),
     snapshot: () => call('snapshot'),
     reset: () => call('reset'),
+    resetStats: () => call('resetStats'),
+    load: (table, items) => call('load', { table, items }),
     close() {
       if (!closing) {
         closing = (exited ? Promise.resolve() : call('close').catch(() => {})).then(() => {
@@ -1184,6 +1207,8 @@ if (require.main === module && typeof process.send === 'function') {
       else if (cmd === 'setFaults') server.setFaults(arg)
       else if (cmd === 'snapshot') value = server.snapshot()
       else if (cmd === 'reset') server.reset()
+      else if (cmd === 'resetStats') server.resetStats()
+      else if (cmd === 'load') server.load(arg.table, arg.items)
       else if (cmd === 'close') await server.close()
       else throw new Error(`unknown command ${cmd}`)
       process.send({ id, ok: true, value })
