@@ -6,6 +6,7 @@
 const { describe, it, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const { DynamoDBClient, BatchGetError, NumberValue, FixedRate, withBatch } = require('dynabatch')
+const { everyType } = require('./helpers/every-type.js')
 const { startDynalite, clientOptions, uniqueTableName } = require('./helpers/dynalite.js')
 const { startFaultServer, DEFAULT_FAULTS } = require('./helpers/fault-server.js')
 
@@ -14,23 +15,8 @@ const FAST = { baseDelayMs: 1, maxDelayMs: 20 }
 const KEYED = { partitionKey: { name: 'pk', type: 'N' }, sortKey: { name: 'sk', type: 'B' } }
 const keyOf = (i) => ({ pk: i, sk: Buffer.from([i % 7, 255, i % 251]) })
 
-// An item of every DynamoDB type, in the form it reads back as (so it compares with deepEqual).
-function typed(i) {
-  return {
-    ...keyOf(i),
-    s: `héllo ${i} 😀`,
-    n: i * 1.5,
-    big: new NumberValue('12345678901234567890.5'),
-    t: i % 2 === 0,
-    nul: null,
-    b: Buffer.from([i % 256, 0, 1]),
-    m: { nested: { list: [1, 'two', false, null, { deep: Buffer.from([7]) }] } },
-    l: [i, `x${i}`],
-    ss: new Set(['a', `s${i}`]),
-    ns: new Set([1, 2.5, i + 10]),
-    bs: new Set([Buffer.from([1]), Buffer.from([2, i % 256])]),
-  }
-}
+// An item of every DynamoDB type, in the form it reads back as.
+const typed = (i) => ({ ...keyOf(i), ...everyType(i) })
 
 describe('batchGet on dynalite', () => {
   let server

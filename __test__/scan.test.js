@@ -6,6 +6,7 @@
 const { describe, it, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const { DynamoDBClient, NumberValue, FixedRate, withBatch } = require('dynabatch')
+const { everyType } = require('./helpers/every-type.js')
 const { startDynalite, clientOptions, uniqueTableName } = require('./helpers/dynalite.js')
 const { startFaultServer, spawnFaultServer, DEFAULT_FAULTS } = require('./helpers/fault-server.js')
 
@@ -13,22 +14,7 @@ const FAST = { baseDelayMs: 1, maxDelayMs: 20 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // An item of every DynamoDB type, in the form it reads back as.
-function typed(i) {
-  return {
-    pk: `k${i}`,
-    s: `héllo ${i} 😀`,
-    n: i,
-    big: new NumberValue('12345678901234567890.5'),
-    t: i % 2 === 0,
-    nul: null,
-    b: Buffer.from([i % 256, 0, 1]),
-    m: { nested: { list: [1, 'two', false, null, { deep: Buffer.from([7]) }] } },
-    l: [i, `x${i}`],
-    ss: new Set(['a', `s${i}`]),
-    ns: new Set([1, 2.5, i + 10]),
-    bs: new Set([Buffer.from([1]), Buffer.from([2, i % 256])]),
-  }
-}
+const typed = (i) => ({ pk: `k${i}`, ...everyType(i) })
 
 // The item in DynamoDB JSON, for loading the fault server directly.
 const plain = (i) => ({ pk: { S: `k${i}` }, n: { N: String(i) }, pad: { S: 'p'.repeat(200) } })
@@ -97,16 +83,16 @@ describe('scan on dynalite', () => {
       totalSegments: 3,
       filterExpression: '#n >= :min AND #t = :yes',
       expressionAttributeNames: { '#n': 'n', '#t': 't' },
-      expressionAttributeValues: { ':min': 1000, ':yes': true },
+      expressionAttributeValues: { ':min': 1500, ':yes': true }, // n is 1.5 i
       projection: ['pk', 'n', 'big'],
     })
     const items = await collect(scan)
     const want = Array.from({ length: N }, (_, i) => i).filter((i) => i >= 1000 && i % 2 === 0)
     assert.deepEqual(
-      items.map((x) => x.n).sort((a, b) => a - b),
+      items.map((x) => x.n / 1.5).sort((a, b) => a - b),
       want,
     )
-    for (const it of items) assert.deepEqual(it, { pk: `k${it.n}`, n: it.n, big: new NumberValue('12345678901234567890.5') })
+    for (const it of items) assert.deepEqual(it, { pk: `k${it.n / 1.5}`, n: it.n, big: new NumberValue('12345678901234567890.5') })
     assert.equal(scan.metrics.scanned, N, 'the filter applies after the read')
     assert.equal(scan.metrics.items, want.length)
   })
