@@ -216,6 +216,15 @@ fn reconcile(sent: &HashMap<&[u8], u32>, reply: &GetReply, schema: &KeySchema) -
   Some(Verdict { found, unprocessed })
 }
 
+/// One random draw of the backoff, shared by the keys of one response.
+struct Drawn(f64);
+
+impl Jitter for Drawn {
+  fn unit(&self) -> f64 {
+    self.0
+  }
+}
+
 const ABORTED_MESSAGE: &str = "the signal was aborted before the key was read";
 
 impl Run<'_> {
@@ -229,17 +238,15 @@ impl Run<'_> {
   }
 
   /// Sends the key again after a backoff, or fails it once its retries are used up (or the call aborted).
-  fn retry_or_fail(&mut self, i: u32, reason: &str, message: &str) {
+  /// `draw` is the backoff's random draw, one per response: keys that came back together with as many
+  /// attempts wait as long, and go back together, in one request.
+  fn retry_or_fail(&mut self, i: u32, draw: &Drawn, reason: &str, message: &str) {
     if self.hooks.abort.is_aborted() {
       self.fail(i, error::ABORTED, ABORTED_MESSAGE.into());
       return;
     }
     let attempts = self.keys[i as usize].attempts;
-    match self
-      .cfg
-      .retry
-      .next_delay(Retry::Transient, attempts, self.hooks.jitter.as_ref())
-    {
+    match self.cfg.retry.next_delay(Retry::Transient, attempts, draw) {
       Some(delay) => {
         self.hooks.meter.retried(1, Some(&mut self.totals));
         self.delayed.push((Instant::now() + delay, i));
@@ -294,6 +301,7 @@ impl Run<'_> {
 
   /// Records a request and decides each of its keys.
   fn settle(&mut self, sent: Vec<u32>, duration: Duration, res: Result<GetReply, CoreError>) {
+    let draw = Drawn(self.hooks.jitter.unit());
     let mut record = RequestRecord {
       operation: "BatchGetItem",
       table: self.cfg.table.clone(),
@@ -349,7 +357,7 @@ impl Run<'_> {
       Err(e) => {
         for i in sent {
           if e.retry.is_retryable() {
-            self.retry_or_fail(i, e.item_reason(), &e.message);
+            self.retry_or_fail(i, &draw, e.item_reason(), &e.message);
           } else {
             // Reported at once, as the writer does: retrying would meet the same answer.
             self.fail(i, &e.code, e.message.clone());
@@ -362,6 +370,7 @@ impl Run<'_> {
       for i in sent {
         self.retry_or_fail(
           i,
+          &draw,
           crate::batch::UNRECONCILED,
           "DynamoDB's response could not be matched to the keys sent",
         );
@@ -374,6 +383,7 @@ impl Run<'_> {
     for &i in &v.unprocessed {
       self.retry_or_fail(
         i,
+        &draw,
         error::UNPROCESSED_AFTER_RETRIES,
         "DynamoDB returned the key as unprocessed",
       );
