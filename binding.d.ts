@@ -77,7 +77,7 @@ export declare class NativeScan {
    * The pages read since the previous call (waiting for one), or null once the table is read or the
    * scan closed. Rejects with a page's error (after the pages read before it), or Aborted.
    */
-  next(): Promise<Array<ReadPageJs> | undefined | null>
+  next(): Promise<Array<JsonPageJs> | undefined | null>
   /** Ends the scan quietly (the consumer is done): reads stop, `next()` resolves to null. */
   close(): void
   /** Ends the scan for the caller's signal: reads stop, `next()` rejects with Aborted. */
@@ -131,10 +131,12 @@ export declare class ReadAbort {
 }
 
 export interface BatchGetOutJs {
-  /** The items found, back to back, in the order of their keys' first positions. */
-  wire: string
-  bins: Array<Buffer>
-  /** For each position: the index of its item among those found, -1 when absent, -2 when not read. */
+  /** The items found, one chunk per answer. */
+  chunks: Array<JsonPageJs>
+  /**
+   * For each position: the index of its item among those found (chunk after chunk), -1 when absent, -2
+   * when not read.
+   */
   slots: Int32Array
   /** One entry per position whose key was not read. */
   failed: Array<KeyFailureJs>
@@ -222,6 +224,16 @@ export interface ErrorInfoJs {
  */
 export declare function invalidArgument(message: string): unknown
 
+/** Items for JS (`read::JsonPage`): JSON for `JSON.parse`, and the patches for what JSON cannot carry. */
+export interface JsonPageJs {
+  json: string
+  patches: string
+  bins: Array<Buffer>
+  count: number
+  /** Where each item's JSON starts and ends (batchGet's repeated keys get a second copy from it). */
+  spans?: Uint32Array
+}
+
 export interface KeyAttrJs {
   name: string
   type: 'S' | 'N' | 'B'
@@ -263,13 +275,6 @@ export interface RateStatsJs {
 export interface ReadItemJs {
   wire: string
   bins: Array<Buffer>
-}
-
-/** A page of items, back to back in one read wire. */
-export interface ReadPageJs {
-  wire: string
-  bins: Array<Buffer>
-  count: number
 }
 
 export interface ReadRateStatsJs {

@@ -5,7 +5,7 @@
 // BatchGetError naming each such position and carrying the items that were read, never a partial array.
 
 const native = require('./native.js')
-const { decodeItems, decodeItemAt, describe } = require('./codec.js')
+const { decodePage, copyPageItem, describe } = require('./codec.js')
 const { BatchGetError } = require('./errors.js')
 
 /** Throws InvalidArgument unless `signal` is absent or an AbortSignal (something to listen to). */
@@ -44,9 +44,17 @@ async function batchGet(client, table, keys, options) {
   } finally {
     unlisten()
   }
-  // A repeated key gets its own copy of the item, so that changing one position leaves the others alone.
-  const starts = []
-  const found = decodeItems(out.wire, out.bins, starts)
+  // The answers' items in order; a repeated key gets its own copy, so that changing one position leaves
+  // the others alone.
+  const found = []
+  const place = [] // [chunk, index in it] of each found item
+  for (const chunk of out.chunks) {
+    const items = decodePage(chunk)
+    for (let j = 0; j < items.length; j++) {
+      found.push(items[j])
+      place.push([chunk, j])
+    }
+  }
   const given = new Uint8Array(found.length)
   const items = new Array(list.length)
   const slots = out.slots
@@ -56,7 +64,7 @@ async function batchGet(client, table, keys, options) {
     else if (given[s] === 0) {
       given[s] = 1
       items[i] = found[s]
-    } else items[i] = decodeItemAt(out.wire, out.bins, starts[s])
+    } else items[i] = copyPageItem(place[s][0], place[s][1])
   }
   if (out.error) {
     const err = new BatchGetError(out.error.message)

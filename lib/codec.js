@@ -275,24 +275,42 @@ function decodeItem(wire, bins) {
   return d.map()
 }
 
-/** Items written back to back (a scan page, batchGet's items); `starts`, if given, collects where each begins. */
-function decodeItems(wire, bins, starts) {
-  const d = new Decoder(wire, bins)
-  const out = []
-  while (d.p < wire.length) {
-    if (starts) starts.push(d.p)
-    d.p++
-    out.push(d.map())
+// Many items at once (a scan page, one batchGet answer: src/read.rs's JsonPage): JSON.parse makes the objects
+// (own properties only: a stored "__proto__" is an own property there too), then the patches put in the
+// values JSON has no form for (Buffers, Sets, NumberValues), at their paths.
+
+function decodePage(page) {
+  const items = JSON.parse(page.json)
+  if (page.patches.length > 0) patch(page, (i) => items[i], false)
+  return items
+}
+
+/** Item `i` of a page again, as an independent copy (its binaries copied too): a batchGet's repeated key. */
+function copyPageItem(page, i) {
+  const item = JSON.parse(page.json.slice(page.spans[2 * i], page.spans[2 * i + 1]))
+  if (page.patches.length > 0) patch(page, (j) => (j === i ? item : undefined), true)
+  return item
+}
+
+// Patches: `<item>;`, the path (`.<len>:<name>` or `[<index>;`), `=`, the value in the read grammar.
+function patch(page, itemAt, copyBins) {
+  const w = page.patches
+  const d = new Decoder(w, page.bins)
+  d.copyBins = copyBins
+  while (d.p < w.length) {
+    let target = itemAt(d.uint(';'))
+    let key = null
+    for (;;) {
+      const c = w[d.p++]
+      if (c === '=') break
+      if (key !== null && target !== undefined) target = target[key]
+      key = c === '.' ? d.chars() : d.uint(';')
+    }
+    const v = d.value()
+    if (target === undefined) continue
+    if (key === '__proto__') Object.defineProperty(target, key, { value: v, enumerable: true, writable: true, configurable: true })
+    else target[key] = v
   }
-  return out
 }
 
-/** The item at `start` of such a wire, decoded again into an independent copy (its binaries copied too). */
-function decodeItemAt(wire, bins, start) {
-  const d = new Decoder(wire, bins)
-  d.copyBins = true
-  d.p = start + 1
-  return d.map()
-}
-
-module.exports = { Encoder, decodeItem, decodeItems, decodeItemAt, NumberValue, describe }
+module.exports = { Encoder, decodeItem, decodePage, copyPageItem, NumberValue, describe }

@@ -2,10 +2,11 @@
 // client.scan: an async iterable of the table's items (or, with pages(), of arrays of them). The native scan
 // (src/js/scan.rs, the core's src/scan.rs) reads the segments in parallel in Rust and queues at most
 // `bufferPages` pages ahead of this consumer; each next() of the native handle brings every page queued
-// since the previous one in one hop, and pages are decoded here one at a time, as they are needed.
+// since the previous one in one hop (each as JSON made on the reading task), and pages are decoded here
+// one at a time, as they are needed.
 
 const native = require('./native.js')
-const { decodeItems } = require('./codec.js')
+const { decodePage } = require('./codec.js')
 const { checkSignal } = require('./batch-get.js')
 
 const DONE = Object.freeze({ done: true, value: undefined })
@@ -99,7 +100,7 @@ class Scan {
         }
         const p = queue[q]
         queue[q++] = undefined
-        return { done: false, value: decodeItems(p.wire, p.bins) }
+        return { done: false, value: decodePage(p) }
       },
       return: async () => {
         if (!finished) {

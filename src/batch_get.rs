@@ -6,6 +6,10 @@
 //! raw text: a response that cannot be matched to what was sent confirms nothing and its keys are read
 //! again. Every key ends found, absent, or failed with a reason; the caller decides what a failure means
 //! (the binding rejects the call), so a partial result never looks complete.
+//!
+//! The items of each answer are handed to the caller's `Chunker` on the request's own task, as soon as the
+//! answer is in (the binding makes them JSON for JS there), so what is held until the end is the caller's
+//! compact form, not the SDK's maps, and the work is spread over the runtime's threads.
 
 use crate::error::{self, CoreError};
 use crate::item::Encoded;
@@ -125,10 +129,17 @@ pub struct GetHooks {
   pub jitter: Arc<dyn Jitter>,
 }
 
+/// Turns the items of one answer into the caller's form (a chunk); runs on the request's task.
+pub type Chunker<C> = Arc<dyn Fn(&[AvMap]) -> C + Send + Sync>;
+
 /// What became of one distinct key.
 #[derive(Debug, PartialEq)]
 pub enum Read {
-  Found(AvMap),
+  /// The key's item is item `item` of chunk `chunk`.
+  Found {
+    chunk: u32,
+    item: u32,
+  },
   Absent,
   Failed {
     reason: String,
@@ -138,9 +149,11 @@ pub enum Read {
 }
 
 #[derive(Debug)]
-pub struct GetOutcome {
+pub struct GetOutcome<C> {
   /// One per distinct key, in the order of their first position.
   pub reads: Vec<Read>,
+  /// The answers' items, in the caller's form, in the order the answers came.
+  pub chunks: Vec<C>,
   /// For each key given, the index of its distinct key in `reads`.
   pub slots: Vec<u32>,
   /// This call's requests, retries and consumed capacity.
@@ -148,7 +161,7 @@ pub struct GetOutcome {
   pub elapsed: Duration,
 }
 
-impl GetOutcome {
+impl<C> GetOutcome<C> {
   pub fn failed(&self) -> usize {
     self
       .reads
@@ -174,18 +187,42 @@ fn units_per_key(consistent: bool) -> f64 {
   }
 }
 
-struct Run<'a> {
+struct Run<'a, C> {
   cfg: &'a GetConfig,
   hooks: &'a GetHooks,
-  schema: Arc<KeySchema>,
   keys: Vec<Key>,
   reads: Vec<Option<Read>>,
+  chunks: Vec<C>,
   ready: VecDeque<u32>,
   delayed: Vec<(Instant, u32)>,
   totals: Totals,
 }
 
-/// How a response matches what was sent: the key each returned item belongs to, in order, and the keys
+/// An answer as the request's task leaves it: the normalized keys of what came back (None for an entry
+/// without a valid key), and the items in the caller's form.
+struct Answer<C> {
+  found: Vec<Option<NormKey>>,
+  unprocessed: Vec<Option<NormKey>>,
+  foreign: usize,
+  consumed_rcu: f64,
+  request_id: Option<String>,
+  chunk: C,
+}
+
+impl<C> Answer<C> {
+  fn of(reply: GetReply, schema: &KeySchema, chunker: &Chunker<C>) -> Self {
+    Answer {
+      found: reply.items.iter().map(|i| schema.key_of(i)).collect(),
+      unprocessed: reply.unprocessed.iter().map(|k| schema.key_of(k)).collect(),
+      foreign: reply.foreign,
+      consumed_rcu: reply.consumed_rcu,
+      request_id: reply.request_id,
+      chunk: chunker(&reply.items),
+    }
+  }
+}
+
+/// How an answer matches what was sent: the key each returned item belongs to, in order, and the keys
 /// returned unprocessed. None when it cannot be matched (an entry matches no key sent, or one twice, or
 /// names another table): then it confirms nothing.
 struct Verdict {
@@ -193,22 +230,21 @@ struct Verdict {
   unprocessed: Vec<u32>,
 }
 
-fn reconcile(sent: &HashMap<&[u8], u32>, reply: &GetReply, schema: &KeySchema) -> Option<Verdict> {
-  if reply.foreign > 0 {
+fn reconcile<C>(sent: &HashMap<&[u8], u32>, answer: &Answer<C>) -> Option<Verdict> {
+  if answer.foreign > 0 {
     return None;
   }
   let mut seen = std::collections::HashSet::with_capacity(sent.len());
-  let mut lookup = |attrs: &AvMap| -> Option<u32> {
-    let key = schema.key_of(attrs)?;
-    let i = *sent.get(&key[..])?;
+  let mut lookup = |key: &Option<NormKey>| -> Option<u32> {
+    let i = *sent.get(&key.as_ref()?[..])?;
     seen.insert(i).then_some(i)
   };
-  let found = reply
-    .items
+  let found = answer
+    .found
     .iter()
     .map(&mut lookup)
     .collect::<Option<Vec<_>>>()?;
-  let unprocessed = reply
+  let unprocessed = answer
     .unprocessed
     .iter()
     .map(&mut lookup)
@@ -227,7 +263,7 @@ impl Jitter for Drawn {
 
 const ABORTED_MESSAGE: &str = "the signal was aborted before the key was read";
 
-impl Run<'_> {
+impl<C> Run<'_, C> {
   fn fail(&mut self, i: u32, reason: &str, message: String) {
     let attempts = self.keys[i as usize].attempts;
     self.reads[i as usize] = Some(Read::Failed {
@@ -300,7 +336,7 @@ impl Run<'_> {
   }
 
   /// Records a request and decides each of its keys.
-  fn settle(&mut self, sent: Vec<u32>, duration: Duration, res: Result<GetReply, CoreError>) {
+  fn settle(&mut self, sent: Vec<u32>, duration: Duration, res: Result<Answer<C>, CoreError>) {
     let draw = Drawn(self.hooks.jitter.unit());
     let mut record = RequestRecord {
       operation: "BatchGetItem",
@@ -320,9 +356,9 @@ impl Run<'_> {
           .iter()
           .map(|&i| (&self.keys[i as usize].norm[..], i))
           .collect();
-        let v = reconcile(&by_key, r, &self.schema);
+        let v = reconcile(&by_key, r);
         record.unprocessed = (r.unprocessed.len() + r.foreign) as u32;
-        record.returned = r.items.len() as u32;
+        record.returned = r.found.len() as u32;
         record.consumed_rcu = r.consumed_rcu;
         record.request_id = r.request_id.clone();
         if v.is_none() {
@@ -352,8 +388,8 @@ impl Run<'_> {
       }
     };
     self.hooks.meter.request(&record, Some(&mut self.totals));
-    let items = match res {
-      Ok(r) => r.items,
+    let chunk = match res {
+      Ok(r) => r.chunk,
       Err(e) => {
         for i in sent {
           if e.retry.is_retryable() {
@@ -377,9 +413,14 @@ impl Run<'_> {
       }
       return;
     };
-    for (item, i) in items.into_iter().zip(v.found) {
-      self.reads[i as usize] = Some(Read::Found(item));
+    let c = self.chunks.len() as u32;
+    for (item, i) in v.found.into_iter().enumerate() {
+      self.reads[i as usize] = Some(Read::Found {
+        chunk: c,
+        item: item as u32,
+      });
     }
+    self.chunks.push(chunk);
     for &i in &v.unprocessed {
       self.retry_or_fail(
         i,
@@ -396,21 +437,23 @@ impl Run<'_> {
   }
 }
 
-type Sent = (Vec<u32>, Duration, Result<GetReply, CoreError>);
+type Sent<C> = (Vec<u32>, Duration, Result<Answer<C>, CoreError>);
 
 /// Reads every key: resolves once each distinct key is found, absent or failed. Rejects only for what
 /// fails the call as a whole before anything is sent: an invalid key (InvalidItem with `keys[i]`'s
 /// path), or a key schema that cannot be read.
-pub async fn batch_get(
+pub async fn batch_get<C: Send + 'static>(
   transport: Arc<dyn GetTransport>,
   cfg: &GetConfig,
   hooks: &GetHooks,
   keys: Vec<Encoded>,
-) -> Result<GetOutcome, CoreError> {
+  chunker: Chunker<C>,
+) -> Result<GetOutcome<C>, CoreError> {
   let started = Instant::now();
   if keys.is_empty() {
     return Ok(GetOutcome {
       reads: Vec::new(),
+      chunks: Vec::new(),
       slots: Vec::new(),
       totals: Totals::default(),
       elapsed: Duration::ZERO,
@@ -453,14 +496,14 @@ pub async fn batch_get(
   let mut run = Run {
     cfg,
     hooks,
-    schema,
     keys: distinct,
     reads: (0..n).map(|_| None).collect(),
+    chunks: Vec::new(),
     ready: (0..n as u32).collect(),
     delayed: Vec::new(),
     totals: Totals::default(),
   };
-  let mut in_flight: JoinSet<Sent> = JoinSet::new();
+  let mut in_flight: JoinSet<Sent<C>> = JoinSet::new();
   loop {
     run.wake_due();
     if hooks.abort.is_aborted() {
@@ -482,13 +525,19 @@ pub async fn batch_get(
       let transport = transport.clone();
       let limiter = hooks.limiter.clone();
       let table = cfg.table.clone();
+      let (schema, chunker) = (schema.clone(), chunker.clone());
       in_flight.spawn(async move {
         if let Some(l) = &limiter {
           l.acquire(units).await;
         }
         let t0 = Instant::now();
         let res = transport.batch_get(&table, body).await;
-        (batch, t0.elapsed(), res)
+        let duration = t0.elapsed();
+        (
+          batch,
+          duration,
+          res.map(|r| Answer::of(r, &schema, &chunker)),
+        )
       });
     }
     if in_flight.is_empty() && run.ready.is_empty() && run.delayed.is_empty() {
@@ -513,6 +562,7 @@ pub async fn batch_get(
       .into_iter()
       .map(|r| r.expect("every key is decided before the loop ends"))
       .collect(),
+    chunks: run.chunks,
     slots,
     totals: run.totals,
     elapsed: started.elapsed(),

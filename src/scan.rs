@@ -10,6 +10,12 @@
 //! page is sized to fit the bucket: the first page of each segment reads one item, later ones as many as
 //! the bucket holds at the capacity per item the previous page cost. A page that still fails ends the
 //! scan: the consumer gets the pages read before it, then the error, never an end that looks complete.
+//!
+//! A job in Rust (an export, a copy) reads a table the same way as the JS binding: `Scanner::new` with
+//! `SdkTransport(dynamo)`, a `ScanConfig`, a `Convert` that makes what the job writes (an export's
+//! `{"Item":…}` lines with `json::av_map_into`; a copy's items for a writer), and a spawner; then
+//! `next_batch` in a loop. The bounded queue holds the reads back while the job writes; `progress()` gives
+//! its counts; `abort()`/`close()` stop it.
 
 use crate::batch::Spawner;
 use crate::batch_get::Abort;

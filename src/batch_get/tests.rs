@@ -164,9 +164,14 @@ fn cfg() -> GetConfig {
   c
 }
 
-fn found_v(r: &Read) -> Option<String> {
+/// The chunker that keeps the items as they came.
+fn ident() -> Chunker<Vec<AvMap>> {
+  Arc::new(|items: &[AvMap]| items.to_vec())
+}
+
+fn found_v(out: &GetOutcome<Vec<AvMap>>, r: &Read) -> Option<String> {
   match r {
-    Read::Found(m) => match m.get("v") {
+    Read::Found { chunk, item } => match out.chunks[*chunk as usize][*item as usize].get("v") {
       Some(AttributeValue::S(s)) => Some(s.clone()),
       _ => None,
     },
@@ -186,13 +191,19 @@ async fn positions_are_aligned_and_each_distinct_key_is_read_once() {
   let mut keys: Vec<Encoded> = (0..200).map(|i| enc(&format!("{{2:pkd{i};}}"))).collect();
   keys.extend((0..50).map(|i| enc(&format!("{{2:pkn{i}.0;1:xT}}"))));
   let h = hooks();
-  let out = batch_get(fake.clone(), &cfg(), &h, keys).await.unwrap();
+  let out = batch_get(fake.clone(), &cfg(), &h, keys, ident())
+    .await
+    .unwrap();
   assert_eq!(out.reads.len(), 200);
   assert_eq!(out.slots.len(), 250);
   for (pos, &slot) in out.slots.iter().enumerate() {
     let i = pos % 200;
     let want = (i % 2 == 0).then(|| format!("v{i}"));
-    assert_eq!(found_v(&out.reads[slot as usize]), want, "position {pos}");
+    assert_eq!(
+      found_v(&out, &out.reads[slot as usize]),
+      want,
+      "position {pos}"
+    );
     if want.is_none() {
       assert_eq!(out.reads[slot as usize], Read::Absent);
     }
@@ -229,9 +240,11 @@ async fn unprocessed_and_throttled_keys_are_retried_until_read() {
   let keys: Vec<Encoded> = (0..300).map(|i| enc(&format!("{{2:pkd{i};}}"))).collect();
   let mut h = hooks();
   h.jitter = Arc::new(Spread(std::sync::atomic::AtomicU64::new(0)));
-  let out = batch_get(fake.clone(), &cfg(), &h, keys).await.unwrap();
+  let out = batch_get(fake.clone(), &cfg(), &h, keys, ident())
+    .await
+    .unwrap();
   for (i, r) in out.reads.iter().enumerate() {
-    assert_eq!(found_v(r), Some(format!("v{i}")), "key {i}");
+    assert_eq!(found_v(&out, r), Some(format!("v{i}")), "key {i}");
   }
   assert!(out.totals.retries > 0);
   assert!(out.totals.throttles > 0);
@@ -260,7 +273,7 @@ async fn when_retries_run_out_exactly_the_unread_keys_fail() {
   let keys: Vec<Encoded> = (0..20).map(|i| enc(&format!("{{2:pkd{i};}}"))).collect();
   let mut c = cfg();
   c.retry.max_retries = 0;
-  let out = batch_get(fake, &c, &hooks(), keys).await.unwrap();
+  let out = batch_get(fake, &c, &hooks(), keys, ident()).await.unwrap();
   for (i, r) in out.reads.iter().enumerate() {
     match (i % 4, i < 10) {
       (0, _) => assert_eq!(
@@ -271,7 +284,7 @@ async fn when_retries_run_out_exactly_the_unread_keys_fail() {
           attempts: 1
         }
       ),
-      (_, true) => assert!(matches!(r, Read::Found(_))),
+      (_, true) => assert!(matches!(r, Read::Found { .. })),
       (_, false) => assert_eq!(r, &Read::Absent),
     }
   }
@@ -298,7 +311,9 @@ async fn a_response_that_matches_nothing_sent_confirms_nothing() {
   h.meter = Meter::default().with_observer(Some(Arc::new(move |r: &RequestRecord| {
     r2.lock().unwrap().push(r.error_code.clone())
   })));
-  let out = batch_get(fake.clone(), &cfg(), &h, keys).await.unwrap();
+  let out = batch_get(fake.clone(), &cfg(), &h, keys, ident())
+    .await
+    .unwrap();
   assert_eq!(
     fake.requests().len(),
     2,
@@ -312,7 +327,7 @@ async fn a_response_that_matches_nothing_sent_confirms_nothing() {
     out
       .reads
       .iter()
-      .filter(|r| matches!(r, Read::Found(_)))
+      .filter(|r| matches!(r, Read::Found { .. }))
       .count(),
     5
   );
@@ -323,7 +338,7 @@ async fn a_response_that_matches_nothing_sent_confirms_nothing() {
 async fn invalid_keys_fail_the_call_before_anything_is_sent() {
   let fake = Fake::new([], Box::new(|_, _| answer()));
   let keys = vec![enc("{2:pkd1;}"), enc("{2:pks1:a}")];
-  let e = batch_get(fake.clone(), &cfg(), &hooks(), keys)
+  let e = batch_get(fake.clone(), &cfg(), &hooks(), keys, ident())
     .await
     .unwrap_err();
   assert_eq!(e.code, error::INVALID_ITEM);
@@ -346,7 +361,7 @@ async fn errors_that_retrying_cannot_fix_fail_their_keys_at_once() {
     }),
   );
   let keys: Vec<Encoded> = (0..3).map(|i| enc(&format!("{{2:pkd{i};}}"))).collect();
-  let out = batch_get(fake.clone(), &cfg(), &hooks(), keys)
+  let out = batch_get(fake.clone(), &cfg(), &hooks(), keys, ident())
     .await
     .unwrap();
   assert!(out.reads.iter().all(|r| r
@@ -374,7 +389,7 @@ async fn an_abort_fails_the_keys_not_yet_read() {
   c.max_in_flight = 1;
   c.retry.base_delay = Duration::from_secs(1);
   c.retry.max_delay = Duration::from_secs(1);
-  let run = batch_get(fake.clone(), &c, &h, keys);
+  let run = batch_get(fake.clone(), &c, &h, keys, ident());
   let stop = async {
     tokio::time::sleep(Duration::from_millis(10)).await;
     abort.abort();
@@ -406,7 +421,9 @@ async fn requests_fit_the_rate_limit_and_projections_carry_the_key() {
   let mut c = cfg();
   c.consistent = true;
   c.projection = Some(vec!["v".into()]);
-  let out = batch_get(fake.clone(), &c, &h, keys).await.unwrap();
+  let out = batch_get(fake.clone(), &c, &h, keys, ident())
+    .await
+    .unwrap();
   assert_eq!(out.failed(), 0);
   let log = fake.log.lock().unwrap();
   assert!(
@@ -422,7 +439,7 @@ async fn requests_fit_the_rate_limit_and_projections_carry_the_key() {
 #[tokio::test(start_paused = true)]
 async fn no_keys_no_requests() {
   let fake = Fake::new([], Box::new(|_, _| answer()));
-  let out = batch_get(fake.clone(), &cfg(), &hooks(), vec![])
+  let out = batch_get(fake.clone(), &cfg(), &hooks(), vec![], ident())
     .await
     .unwrap();
   assert!(out.reads.is_empty() && out.slots.is_empty());

@@ -16,7 +16,7 @@ use crate::dynamo::SdkTransport;
 use crate::error::{self, CoreError};
 use crate::item::{self, ItemError};
 use crate::rate_limit::Unit;
-use crate::read::ReadWire;
+use crate::read::JsonPage;
 use crate::retry::default_jitter;
 use napi::bindgen_prelude::*;
 use napi::JsValue;
@@ -129,12 +129,34 @@ pub struct ErrorInfoJs {
   pub message: String,
 }
 
+/// Items for JS (`read::JsonPage`): JSON for `JSON.parse`, and the patches for what JSON cannot carry.
+#[napi(object)]
+pub struct JsonPageJs {
+  pub json: String,
+  pub patches: Utf16String,
+  pub bins: Vec<Buffer>,
+  pub count: u32,
+  /// Where each item's JSON starts and ends (batchGet's repeated keys get a second copy from it).
+  pub spans: Option<Uint32Array>,
+}
+
+pub(crate) fn json_page(p: JsonPage, spans: bool) -> JsonPageJs {
+  JsonPageJs {
+    json: String::from_utf8(p.json)
+      .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    patches: Utf16String::from(p.patches.text),
+    bins: p.patches.bins.into_iter().map(Buffer::from).collect(),
+    count: p.count,
+    spans: spans.then(|| Uint32Array::new(p.spans)),
+  }
+}
+
 #[napi(object)]
 pub struct BatchGetOutJs {
-  /// The items found, back to back, in the order of their keys' first positions.
-  pub wire: Utf16String,
-  pub bins: Vec<Buffer>,
-  /// For each position: the index of its item among those found, -1 when absent, -2 when not read.
+  /// The items found, one chunk per answer.
+  pub chunks: Vec<JsonPageJs>,
+  /// For each position: the index of its item among those found (chunk after chunk), -1 when absent, -2
+  /// when not read.
   pub slots: Int32Array,
   /// One entry per position whose key was not read.
   pub failed: Vec<KeyFailureJs>,
@@ -146,19 +168,22 @@ pub struct BatchGetOutJs {
 const ABSENT: i32 = -1;
 const NOT_READ: i32 = -2;
 
-/// Builds the JS outcome off the JS thread: the found items' read wire, positions, failures, counts.
-fn outcome(o: GetOutcome, rules: crate::read::ReadRules) -> BatchGetOutJs {
-  let mut w = ReadWire::default();
-  let mut found = 0i32;
-  let (mut absent, mut failed_keys) = (0, 0);
+/// Builds the JS outcome off the JS thread: the answers' items, positions, failures, counts.
+fn outcome(o: GetOutcome<JsonPage>) -> BatchGetOutJs {
+  let mut first = Vec::with_capacity(o.chunks.len());
+  let mut total = 0u32;
+  for c in &o.chunks {
+    first.push(total);
+    total += c.count;
+  }
+  let (mut found, mut absent, mut failed_keys) = (0, 0, 0);
   let index: Vec<i32> = o
     .reads
     .iter()
     .map(|r| match r {
-      Read::Found(item) => {
-        w.item(item, rules);
+      Read::Found { chunk, item } => {
         found += 1;
-        found - 1
+        (first[*chunk as usize] + item) as i32
       }
       Read::Absent => {
         absent += 1;
@@ -204,8 +229,7 @@ fn outcome(o: GetOutcome, rules: crate::read::ReadRules) -> BatchGetOutJs {
   });
   let t = &o.totals;
   BatchGetOutJs {
-    wire: Utf16String::from(w.text),
-    bins: w.bins.into_iter().map(Buffer::from).collect(),
+    chunks: o.chunks.into_iter().map(|c| json_page(c, true)).collect(),
     slots: Int32Array::new(slots),
     result: BatchGetResultJs {
       keys: o.slots.len() as f64,
@@ -284,8 +308,9 @@ impl NativeClient {
         return Err(CoreError::new(error::CLIENT_CLOSED, "the client is closed"));
       }
       let transport = Arc::new(SdkTransport(dynamo));
-      let out = batch_get::batch_get(transport, &cfg, &hooks, keys).await?;
-      Ok(outcome(out, rules))
+      let chunker = Arc::new(move |items: &[crate::read::AvMap]| JsonPage::new(items, rules));
+      let out = batch_get::batch_get(transport, &cfg, &hooks, keys, chunker).await?;
+      Ok(outcome(out))
     })
   }
 }

@@ -1,7 +1,7 @@
 //! `NativeScan`: the scan behind `client.scan`. `NativeClient::scan` judges the options on the JS thread
 //! and returns the handle; nothing is read before the first `next()`. Each `next()` resolves to the pages
-//! read since the previous one (at least one, each as the codec's read wire, made on the reading task) or
-//! to null once the table is read. The queue between the segments and `next()` is bounded
+//! read since the previous one (at least one, each as JSON for `JSON.parse` with patches, made on the
+//! reading task) or to null once the table is read. The queue between the segments and `next()` is bounded
 //! (`bufferPages`), so a consumer slower than the reads holds them back.
 
 use super::client::{table_arg, NativeClient};
@@ -9,12 +9,12 @@ use super::convert::{ok_or_throw, promise};
 use super::options::JsOptions;
 use super::rate::rate_option_in;
 use super::raw::Js;
-use super::read::projection_option;
+use super::read::{json_page, projection_option, JsonPageJs};
 use super::writer::spawner;
 use crate::config::{self, Options, SCAN_OPTIONS};
 use crate::dynamo::SdkTransport;
 use crate::rate_limit::{RateLimiter, Unit};
-use crate::read::ReadWire;
+use crate::read::JsonPage;
 use crate::request::ReadShape;
 use crate::scan::{RawPage, Scanner};
 use napi::bindgen_prelude::*;
@@ -24,19 +24,6 @@ use std::time::Instant;
 
 /// Pages handed over in one `next()`, at most: one hop for many pages when the consumer lags.
 const PAGES_PER_HOP: usize = 16;
-
-/// A page of items, back to back in one read wire.
-#[napi(object)]
-pub struct ReadPageJs {
-  pub wire: Utf16String,
-  pub bins: Vec<Buffer>,
-  pub count: u32,
-}
-
-struct Page {
-  wire: ReadWire,
-  count: u32,
-}
 
 #[napi(object)]
 pub struct ReadRateStatsJs {
@@ -62,7 +49,7 @@ pub struct ScanMetricsJs {
 
 #[napi]
 pub struct NativeScan {
-  scanner: Arc<Scanner<Page>>,
+  scanner: Arc<Scanner<JsonPage>>,
   limiter: Option<Arc<RateLimiter>>,
   started: Mutex<Option<Instant>>,
 }
@@ -112,16 +99,7 @@ impl NativeClient {
     let scanner = Scanner::new(
       Arc::new(SdkTransport(dynamo)),
       cfg,
-      Arc::new(move |p: RawPage| {
-        let mut wire = ReadWire::default();
-        for item in &p.items {
-          wire.item(item, rules);
-        }
-        Page {
-          wire,
-          count: p.items.len() as u32,
-        }
-      }),
+      Arc::new(move |p: RawPage| JsonPage::new(&p.items, rules)),
       spawner(),
     );
     Ok(NativeScan {
@@ -137,7 +115,7 @@ impl NativeScan {
   /// The pages read since the previous call (waiting for one), or null once the table is read or the
   /// scan closed. Rejects with a page's error (after the pages read before it), or Aborted.
   #[napi(catch_unwind)]
-  pub fn next<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<Vec<ReadPageJs>>>> {
+  pub fn next<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<Vec<JsonPageJs>>>> {
     self
       .started
       .lock()
@@ -146,16 +124,7 @@ impl NativeScan {
     let scanner = self.scanner.clone();
     promise(env, async move {
       let pages = scanner.next_batch(PAGES_PER_HOP).await.transpose()?;
-      Ok(pages.map(|pages| {
-        pages
-          .into_iter()
-          .map(|p| ReadPageJs {
-            wire: Utf16String::from(p.wire.text),
-            bins: p.wire.bins.into_iter().map(Buffer::from).collect(),
-            count: p.count,
-          })
-          .collect()
-      }))
+      Ok(pages.map(|pages| pages.into_iter().map(|p| json_page(p, false)).collect()))
     })
   }
 
