@@ -331,7 +331,7 @@ export interface ScanOptions {
   totalSegments?: number
   /** Items evaluated per Scan request (`Limit`); default: DynamoDB's 1 MB pages. */
   pageSize?: number
-  /** Pages read ahead of the consumer, at most (default: totalSegments, at least 2). */
+  /** Pages queued for the consumer, at most (default: totalSegments, at least 2); see the README for the whole read-ahead. */
   bufferPages?: number
   /** Strongly consistent reads (default false). */
   consistentRead?: boolean
