@@ -11,23 +11,31 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * A token bucket whose rate halves on throttling and climbs back by `maxWcu / 20` per quiet second, within
- * [`minWcu`, `maxWcu`].
+ * [`minWcu`, `maxWcu`] (or the same in RCU: `maxRcu`, `minRcu`, `startRcu`).
  */
 export declare class AdaptiveRate {
   constructor(options: unknown)
-  /** The rate in force now, WCU per second. */
-  get currentWcu(): number
+  /** 'WCU' or 'RCU'. */
+  get unit(): 'WCU' | 'RCU'
+  /** The rate in force now, WCU per second (null for an RCU bucket). */
+  get currentWcu(): number | null
+  /** The rate in force now, RCU per second (null for a WCU bucket). */
+  get currentRcu(): number | null
   stats(): RateStatsJs
 }
 
 /**
- * A token bucket of `wcu` write capacity units per second (bucket size `burst`, default `wcu`), shared by
- * every writer and call that holds it.
+ * A token bucket of `wcu` write (or `rcu` read) capacity units per second (bucket size `burst`, default
+ * the rate), shared by every writer and call that holds it.
  */
 export declare class FixedRate {
   constructor(options: unknown)
-  /** The configured rate, WCU per second. */
-  get currentWcu(): number
+  /** 'WCU' or 'RCU'. */
+  get unit(): 'WCU' | 'RCU'
+  /** The configured rate, WCU per second (null for an RCU bucket). */
+  get currentWcu(): number | null
+  /** The configured rate, RCU per second (null for a WCU bucket). */
+  get currentRcu(): number | null
   stats(): RateStatsJs
 }
 
@@ -51,10 +59,34 @@ export declare class NativeClient {
    */
   close(): Promise<undefined>
   get closed(): boolean
+  /**
+   * Reads many keys (the codec's length-prefixed run of them). Throws for a key that breaks the item
+   * rules and for bad options; the Promise rejects for a key that breaks the key schema (nothing sent)
+   * and resolves to the outcome otherwise, unread keys included.
+   */
+  batchGet(table: unknown, wire: string, binsArg: Array<Buffer> | undefined | null, options: unknown, abort: unknown): Promise<BatchGetOutJs>
+  /**
+   * A scan of `table` (not started): options, and the filter's names and values as the codec encodes
+   * them.
+   */
+  scan(table: unknown, options: unknown, names?: string | undefined | null, values?: string | undefined | null, valuesBins?: Array<Buffer> | undefined | null): NativeScan
   /** Resolves to the transaction's metrics once DynamoDB committed it. */
   transactWrite(actions: unknown, parts: Array<TransactPartsJs>, options: unknown): Promise<TransactMetricsJs>
   /** Resolves to the items' read wires, aligned with `gets` (null where there is no item). */
   transactGet(gets: unknown, parts: Array<TransactPartsJs>, options: unknown): Promise<Array<ReadItemJs | undefined | null>>
+}
+
+export declare class NativeScan {
+  /**
+   * The pages read since the previous call (waiting for one), or null once the table is read or the
+   * scan closed. Rejects with a page's error (after the pages read before it), or Aborted.
+   */
+  next(): Promise<Array<JsonPageJs> | undefined | null>
+  /** Ends the scan quietly (the consumer is done): reads stop, `next()` resolves to null. */
+  close(): void
+  /** Ends the scan for the caller's signal: reads stop, `next()` rejects with Aborted. */
+  abort(): void
+  get metrics(): ScanMetricsJs
 }
 
 export declare class NativeWriter {
@@ -96,6 +128,42 @@ export declare class NativeWriter {
   get metrics(): BatchWriteResultJs & { accepted: number; inFlight: number; rateLimit?: RateStatsJs }
 }
 
+/** The flag a read's AbortSignal sets (the facade listens to the signal and calls `abort`). */
+export declare class ReadAbort {
+  constructor()
+  abort(): void
+}
+
+export interface BatchGetOutJs {
+  /** The items found, one chunk per answer. */
+  chunks: Array<JsonPageJs>
+  /**
+   * For each position: the index of its item among those found (chunk after chunk), -1 when absent, -2
+   * when not read.
+   */
+  slots: Int32Array
+  /** One entry per position whose key was not read. */
+  failed: Array<KeyFailureJs>
+  result: BatchGetResultJs
+  /** Set when some key was not read: the error the facade throws. */
+  error?: ErrorInfoJs
+}
+
+export interface BatchGetResultJs {
+  /** Keys given, and distinct keys among them. */
+  keys: number
+  distinctKeys: number
+  found: number
+  absent: number
+  failed: number
+  requests: number
+  retries: number
+  throttles: number
+  unprocessedRounds: number
+  consumedRcu: number
+  elapsedMs: number
+}
+
 export interface BatchWriteResultJs {
   putsWritten: number
   deletesWritten: number
@@ -125,6 +193,10 @@ export interface ClientMetricsJs {
   consumedRcu: number
   itemsWritten: number
   itemsFailed: number
+  /** Items reads returned. */
+  itemsRead: number
+  /** Items Scans evaluated. */
+  itemsScanned: number
   totalLatencyMs: number
   p50LatencyMs: number
   p99LatencyMs: number
@@ -145,15 +217,38 @@ export interface CredentialsJs {
  */
 export declare function encodeItem(wire: string, bins?: Array<Buffer> | undefined | null, removeUndefined?: boolean | undefined | null): string
 
+export interface ErrorInfoJs {
+  code: string
+  message: string
+}
+
 /**
  * A TypeError with `code` InvalidArgument, for the facade's own argument checks (the code is defined once,
  * in the core).
  */
 export declare function invalidArgument(message: string): unknown
 
+/** Items for JS (`read::JsonPage`): JSON for `JSON.parse`, and the patches for what JSON cannot carry. */
+export interface JsonPageJs {
+  json: string
+  patches: string
+  bins: Array<Buffer>
+  count: number
+  /** Where each item's JSON starts and ends (batchGet's repeated keys get a second copy from it). */
+  spans?: Uint32Array
+}
+
 export interface KeyAttrJs {
   name: string
   type: 'S' | 'N' | 'B'
+}
+
+export interface KeyFailureJs {
+  /** The position in `keys`. */
+  index: number
+  reason: string
+  message: string
+  attempts: number
 }
 
 export declare function limits(): Limits
@@ -186,6 +281,13 @@ export interface ReadItemJs {
   bins: Array<Buffer>
 }
 
+export interface ReadRateStatsJs {
+  currentRcu: number
+  waits: number
+  waitedMs: number
+  throttles: number
+}
+
 /** Called once by the facade (lib/errors.js) with its error classes. */
 export declare function registerErrorClasses(dynabatchError: unknown, invalidItemError: unknown, batchWriteError: unknown): void
 
@@ -195,12 +297,29 @@ export interface RequestRecordJs {
   durationMs: number
   items: number
   unprocessed: number
+  /** Items a read returned (GetItem, BatchGetItem, Scan). */
+  returned: number
+  /** Items a Scan evaluated before its filter. */
+  scanned: number
   consumedWcu: number
   consumedRcu: number
   attempt: number
   throttled: boolean
   requestId?: string
   errorCode?: string
+}
+
+export interface ScanMetricsJs {
+  /** Pages, items returned and items evaluated (before the filter) so far. */
+  pages: number
+  items: number
+  scanned: number
+  consumedRcu: number
+  segments: number
+  segmentsDone: number
+  elapsedMs: number
+  itemsPerSecond: number
+  rateLimit?: ReadRateStatsJs
 }
 
 export declare function surface(): Surface

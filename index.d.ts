@@ -76,18 +76,22 @@ export type CredentialProvider = () => Promise<AwsCredentialIdentity> | AwsCrede
 
 /** Per-request record: what the engine or client sent and what DynamoDB answered. */
 export interface RequestRecord {
-  /** 'BatchWriteItem' | 'PutItem' | 'DeleteItem' | 'GetItem' | 'DescribeTable' | ... */
+  /** 'BatchWriteItem' | 'PutItem' | 'DeleteItem' | 'GetItem' | 'BatchGetItem' | 'Scan' | 'DescribeTable' | ... */
   operation: string
   table: string
   /** Wall-clock duration of the HTTP request, in milliseconds. */
   durationMs: number
-  /** Items (or keys) in the request. */
+  /** Items (or keys) in the request (0 for Scan, which carries none). */
   items: number
-  /** Items DynamoDB returned as UnprocessedItems. */
+  /** Items or keys DynamoDB returned as UnprocessedItems / UnprocessedKeys. */
   unprocessed: number
+  /** Items a read returned (GetItem, BatchGetItem, Scan). */
+  returned: number
+  /** Items a Scan evaluated, before its filter (ScannedCount); 0 for other operations. */
+  scanned: number
   /** Consumed write capacity units reported by DynamoDB (0 when not reported). */
   consumedWcu: number
-  /** Consumed read capacity units (GetItem). */
+  /** Consumed read capacity units (GetItem, BatchGetItem, Scan). */
   consumedRcu: number
   /** 1 for a first attempt, 2 for its first retry, and so on (the highest attempt among the items sent). */
   attempt: number
@@ -115,24 +119,44 @@ export interface Logger {
   error(...args: any[]): void
 }
 
+/** What a rate bucket counts: write capacity units (writes) or read capacity units (batchGet, scan). */
+export type CapacityUnit = 'WCU' | 'RCU'
+/** What FixedRate and AdaptiveRate have in common: one bucket, in one unit; the other unit's rate is null. */
+/**
+ * A token bucket of capacity units, shared exactly by every writer and call that holds it: in any window of t
+ * seconds at most `burst + rate·t` units go out. Bad options are TypeErrors with `code` 'InvalidArgument'
+ * (unknown names are refused).
+ */
+export interface RateBucket<U extends CapacityUnit> {
+  readonly unit: U
+  /** The bucket's counters (the same as `metrics.rateLimit`). */
+  stats(): RateLimitMetrics
+  /** The rate in force, in WCU/s (null for an RCU bucket). */
+  readonly currentWcu: U extends 'WCU' ? number : null
+  /** The rate in force, in RCU/s (null for a WCU bucket). */
+  readonly currentRcu: U extends 'RCU' ? number : null
+}
+
 export interface FixedRateOptions {
   /** Sustained write capacity units per second. */
   wcu: number
   /** Bucket size in WCU (default: `wcu`, i.e. one second of capacity). */
   burst?: number
 }
-/**
- * A token bucket of `wcu` write capacity units per second, shared exactly by everything that holds it: in any
- * window of t seconds at most `burst + wcu·t` units go out.
- * @throws {TypeError} `code` 'InvalidArgument' for a bad option (unknown names are refused).
- */
-export declare class FixedRate {
-  constructor(options: FixedRateOptions)
-  /** The configured rate in WCU/s. */
-  readonly currentWcu: number
-  /** The bucket's counters (the same as `metrics.rateLimit`). */
-  stats(): RateLimitMetrics
+export interface FixedReadRateOptions {
+  /** Sustained read capacity units per second. */
+  rcu: number
+  /** Bucket size in RCU (default: `rcu`). */
+  burst?: number
 }
+/** A token bucket of `wcu` write (or `rcu` read) capacity units per second, shared by everything that holds it. */
+export interface FixedRate<U extends CapacityUnit = 'WCU'> extends RateBucket<U> {}
+export declare const FixedRate: {
+  new (options: FixedRateOptions): FixedRate<'WCU'>
+  new (options: FixedReadRateOptions): FixedRate<'RCU'>
+  readonly prototype: FixedRate<CapacityUnit>
+}
+
 export interface AdaptiveRateOptions {
   /** Upper bound in WCU/s. */
   maxWcu: number
@@ -141,15 +165,25 @@ export interface AdaptiveRateOptions {
   /** Starting rate (default: `maxWcu / 2`, within [minWcu, maxWcu]). */
   startWcu?: number
 }
-/** A token bucket whose rate falls by half on throttling and climbs back additively after quiet periods. */
-export declare class AdaptiveRate {
-  constructor(options: AdaptiveRateOptions)
-  /** The rate in force now, in WCU/s. */
-  readonly currentWcu: number
-  /** The bucket's counters (the same as `metrics.rateLimit`). */
-  stats(): RateLimitMetrics
+export interface AdaptiveReadRateOptions {
+  /** Upper bound in RCU/s. */
+  maxRcu: number
+  /** Lower bound in RCU/s (default: 1). */
+  minRcu?: number
+  /** Starting rate (default: `maxRcu / 2`, within [minRcu, maxRcu]). */
+  startRcu?: number
 }
-export type RateLimit = FixedRate | AdaptiveRate
+/** A token bucket whose rate falls by half on throttling and climbs back additively after quiet periods. */
+export interface AdaptiveRate<U extends CapacityUnit = 'WCU'> extends RateBucket<U> {}
+export declare const AdaptiveRate: {
+  new (options: AdaptiveRateOptions): AdaptiveRate<'WCU'>
+  new (options: AdaptiveReadRateOptions): AdaptiveRate<'RCU'>
+  readonly prototype: AdaptiveRate<CapacityUnit>
+}
+/** A rate limit for writes (WCU). */
+export type RateLimit = FixedRate<'WCU'> | AdaptiveRate<'WCU'>
+/** A rate limit for reads (RCU): `new FixedRate({ rcu })`, `new AdaptiveRate({ maxRcu })`. */
+export type ReadRateLimit = FixedRate<'RCU'> | AdaptiveRate<'RCU'>
 
 export interface DynamoDBClientOptions {
   /** AWS region; default: the standard chain (AWS_REGION, AWS_DEFAULT_REGION, profile), else 'us-east-1' when an endpoint is set. */
@@ -177,7 +211,7 @@ export interface DynamoDBClientOptions {
   removeUndefinedValues?: boolean
   /** Read every N as a NumberValue instead of a number (default false). */
   wrapNumbers?: boolean
-  /** A rate limit shared by every writer and single-item write of this client. */
+  /** A rate limit (WCU) shared by every writer and single-item write of this client (reads take their own). */
   rateLimit?: RateLimit
   /** Called on the JS thread with a record of every request this client sends (writers included). */
   onRequest?: (record: RequestRecord) => void
@@ -334,6 +368,10 @@ export interface ClientMetrics {
   consumedRcu: number
   itemsWritten: number
   itemsFailed: number
+  /** Items reads returned (getItem, batchGet, scan). */
+  itemsRead: number
+  /** Items scans evaluated, before their filters. */
+  itemsScanned: number
   totalLatencyMs: number
   p50LatencyMs: number
   p99LatencyMs: number
@@ -346,6 +384,123 @@ export interface RateLimitMetrics {
   waitedMs: number
   throttles: number
 }
+export interface ReadRateLimitMetrics {
+  currentRcu: number
+  waits: number
+  waitedMs: number
+  throttles: number
+}
+
+/** A table's key schema as an option: typed keys, or names alone (any key type is then accepted). */
+export type KeySchemaOption = KeySchema | { partitionKey: string | KeyAttribute; sortKey?: string | KeyAttribute }
+
+export interface BatchGetOptions {
+  /** Strongly consistent reads (default false). */
+  consistentRead?: boolean
+  /** Top-level attributes to return; the key attributes are always returned too. Default: whole items. */
+  projection?: string[]
+  /** Concurrent BatchGetItem requests (default 16). */
+  maxInFlight?: number
+  /** Retries per key after its first attempt (UnprocessedKeys, throttling, 5xx, timeouts; default 10). */
+  maxRetries?: number
+  /** Backoff base in ms (default 50). */
+  baseDelayMs?: number
+  /** Backoff cap in ms (default 5000). */
+  maxDelayMs?: number
+  /** The table's key schema; default: read with DescribeTable (once per client and table). */
+  keySchema?: KeySchemaOption
+  /** A rate limit in read capacity units. */
+  rateLimit?: ReadRateLimit
+  /** Aborting stops sending; keys not read are reported with reason 'Aborted'. */
+  signal?: AbortSignal
+}
+
+/** A key batchGet could not read. */
+export interface FailedKey {
+  /** Its position in `keys`. */
+  index: number
+  /** The key exactly as it was passed in. */
+  key: object
+  reason: FailureReason
+  message: string
+  /** Attempts made (0 when it was never sent). */
+  attempts: number
+}
+
+export interface BatchGetResult {
+  /** Keys given, and distinct keys among them (one read each). */
+  keys: number
+  distinctKeys: number
+  /** Distinct keys found, absent, not read. */
+  found: number
+  absent: number
+  failed: number
+  requests: number
+  retries: number
+  throttles: number
+  unprocessedRounds: number
+  consumedRcu: number
+  elapsedMs: number
+}
+
+/** batchGet's rejection when some keys could not be read: never a partial array that looks complete. */
+export declare class BatchGetError<T extends object = ReadItem> extends Error {
+  readonly code: 'BatchGetFailed'
+  /** One entry per position whose key was not read. */
+  readonly failed: FailedKey[]
+  /** Aligned with the keys: the items that were read (undefined where absent or not read). */
+  readonly items: Array<T | undefined>
+  readonly result: BatchGetResult
+}
+
+export interface ScanOptions {
+  /** Segments read in parallel (default 1; DynamoDB allows up to 1,000,000). */
+  totalSegments?: number
+  /** Items evaluated per Scan request (`Limit`); default: DynamoDB's 1 MB pages. */
+  pageSize?: number
+  /** Pages queued for the consumer, at most (default: totalSegments, at least 2); see the README for the whole read-ahead. */
+  bufferPages?: number
+  /** Strongly consistent reads (default false). */
+  consistentRead?: boolean
+  /** Top-level attributes to return. Default: whole items. */
+  projection?: string[]
+  /** A FilterExpression, applied by DynamoDB after the read. */
+  filterExpression?: string
+  expressionAttributeNames?: Record<string, string>
+  expressionAttributeValues?: Record<string, AttributeValue>
+  /** A rate limit in read capacity units. */
+  rateLimit?: ReadRateLimit
+  /** Aborting stops the reads; the iteration rejects with code 'Aborted'. */
+  signal?: AbortSignal
+  /** Retries per page request (default 10). */
+  maxRetries?: number
+  baseDelayMs?: number
+  maxDelayMs?: number
+}
+
+export interface ScanMetrics {
+  /** Scan pages read, items returned and items evaluated (before the filter) so far. */
+  pages: number
+  items: number
+  scanned: number
+  consumedRcu: number
+  segments: number
+  segmentsDone: number
+  elapsedMs: number
+  itemsPerSecond: number
+  rateLimit?: ReadRateLimitMetrics
+}
+
+/** A scan: iterate it once, item by item (`for await`), or page by page (`pages()`). */
+export interface Scan<T extends object = ReadItem> extends AsyncIterable<T> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<T>
+  /** The items in arrays, one per Scan page read. */
+  pages(): AsyncIterableIterator<T[]>
+  /** What the scan has read so far. */
+  readonly metrics: ScanMetrics
+  /** Stops the reads; an iteration under way ends. */
+  close(): void
+}
 
 export declare class DynamoDBClient {
   /** Never blocks: the AWS configuration chain is loaded lazily, on the first request. */
@@ -357,6 +512,14 @@ export declare class DynamoDBClient {
    * Its metrics are in `lastGetMetrics`.
    */
   getItem<T extends object = ReadItem>(table: string, key: object, options?: GetItemOptions): Promise<T | undefined>
+  /**
+   * Reads many items by key: resolves to an array aligned with `keys` (the item, or `undefined` when
+   * absent). Keys may repeat; each distinct key is read once. Rejects with a BatchGetError when some keys
+   * could not be read. `T` is what you expect to read (not checked).
+   */
+  batchGet<T extends object = ReadItem>(table: string, keys: Iterable<object>, options?: BatchGetOptions): Promise<Array<T | undefined>>
+  /** The table's items, read in parallel segments in the background with bounded read-ahead. Nothing is read before the iteration starts. */
+  scan<T extends object = ReadItem>(table: string, options?: ScanOptions): Scan<T>
   /** Deletes one item by key (a whole item is accepted). Resolves to the request's metrics. */
   deleteItem(table: string, key: object, options?: WriteOptions): Promise<OperationMetrics>
   /** Creates a table with on-demand billing; resolves once it is ACTIVE. */
@@ -409,7 +572,7 @@ export interface BatchWriterOptions {
    * before it is known wait for it). A key may be given by name alone (`{ partitionKey: 'pk' }`): any key
    * type is then accepted for it.
    */
-  keySchema?: KeySchema | { partitionKey: string | KeyAttribute; sortKey?: string | KeyAttribute }
+  keySchema?: KeySchemaOption
   /**
    * Write only the keys of one shard: operations whose key (by the table's key schema, numbers by value)
    * hashes to another shard are skipped (counted in `skipped`). N processes with `index` 0..N-1 and the same
@@ -547,6 +710,7 @@ export type ErrorCode =
   | 'ClientClosed'
   | 'Aborted'
   | 'BatchWriteFailed'
+  | 'BatchGetFailed'
   | 'Network'
   | 'Timeout'
   | 'CredentialsError'

@@ -7,12 +7,13 @@ const { DynamoDBClient } = require('./lib/client.js')
 const { BatchWriter } = require('./lib/writer.js')
 const { withBatch } = require('./lib/with-batch.js')
 const { NumberValue } = require('./lib/codec.js')
-const { DynabatchError, InvalidItemError, BatchWriteError, SuppressedError } = require('./lib/errors.js')
+const { DynabatchError, InvalidItemError, BatchWriteError, BatchGetError, SuppressedError } = require('./lib/errors.js')
 
 module.exports = {
   DynamoDBClient,
   BatchWriter,
   BatchWriteError,
+  BatchGetError,
   withBatch,
   NumberValue,
   FixedRate: native.FixedRate,

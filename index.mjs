@@ -6,6 +6,7 @@ export const {
   DynamoDBClient,
   BatchWriter,
   BatchWriteError,
+  BatchGetError,
   withBatch,
   NumberValue,
   FixedRate,

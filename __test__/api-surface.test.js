@@ -38,7 +38,11 @@ describe('index.d.ts matches the runtime', () => {
     const reexported = source.statements
       .filter((s) => ts.isExportDeclaration(s) && !s.isTypeOnly && s.exportClause)
       .flatMap((s) => s.exportClause.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text))
-    const values = [...classes.keys(), ...functions.keys(), ...reexported].sort()
+    // `export declare const FixedRate: { new (…): … }`: values typed as constructors
+    const consts = source.statements
+      .filter((s) => ts.isVariableStatement(s) && s.modifiers && s.modifiers.some((m) => m.kind === ts.SyntaxKind.ExportKeyword))
+      .flatMap((s) => s.declarationList.declarations.map((d) => d.name.text))
+    const values = [...classes.keys(), ...functions.keys(), ...consts, ...reexported].sort()
     assert.deepEqual(values, Object.keys(dynabatch).sort())
     for (const name of values) assert.equal(typeof dynabatch[name], 'function', name)
   })

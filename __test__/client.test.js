@@ -65,7 +65,7 @@ function recordingLogger() {
   return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } }
 }
 
-const RECORD_KEYS = ['attempt', 'consumedRcu', 'consumedWcu', 'durationMs', 'items', 'operation', 'table', 'throttled', 'unprocessed']
+const RECORD_KEYS = ['attempt', 'consumedRcu', 'consumedWcu', 'durationMs', 'items', 'operation', 'returned', 'scanned', 'table', 'throttled', 'unprocessed']
 const METRICS_KEYS = ['attempts', 'consumedRcu', 'consumedWcu', 'durationMs', 'operation', 'requestId', 'table']
 const FAULT_TABLES = { t: { partitionKey: { name: 'pk', type: 'S' } } }
 
@@ -739,6 +739,8 @@ describe('metrics, onRequest and logger', () => {
     consumedRcu: 0,
     itemsWritten: 0,
     itemsFailed: 0,
+    itemsRead: 0,
+    itemsScanned: 0,
     totalLatencyMs: 0,
     p50LatencyMs: 0,
     p99LatencyMs: 0,
@@ -768,6 +770,7 @@ describe('metrics, onRequest and logger', () => {
     assert.equal(m.consumedRcu, 1.5)
     assert.equal(m.itemsWritten, 3)
     assert.equal(m.itemsFailed, 1)
+    assert.equal(m.itemsRead, 2)
     assert.ok(m.totalLatencyMs > 0)
     assert.ok(m.p50LatencyMs > 0 && m.p99LatencyMs >= m.p50LatencyMs)
     assert.equal(m.rateLimit, undefined)
@@ -812,6 +815,7 @@ describe('metrics, onRequest and logger', () => {
       ['PutItem', 1, 0, pm.requestId, undefined],
     )
     assert.deepEqual([get.operation, get.consumedWcu, get.consumedRcu, get.requestId, get.errorCode], ['GetItem', 0, 0.5, gm.requestId, undefined])
+    assert.deepEqual([get.returned, put.returned, del.returned, get.scanned], [1, 0, 0, 0])
     assert.deepEqual([del.operation, del.consumedWcu, del.consumedRcu, del.requestId, del.errorCode], ['DeleteItem', 1, 0, dm.requestId, undefined])
     assert.deepEqual([bad.operation, bad.errorCode, bad.requestId], ['DeleteItem', 'ConditionalCheckFailedException', fail.requestId])
   })
@@ -896,10 +900,11 @@ describe('metrics, onRequest and logger', () => {
     await until(() => lines.length >= 4, 'four log lines')
     await settled(lines)
     assert.deepEqual(lines.map((l) => l.level), ['debug', 'debug', 'debug', 'error'])
-    const re = (op, extra) => new RegExp(`^dynabatch ${op} ${t} items=1 unprocessed=0 wcu=\\d+(\\.\\d+)? attempt=1 \\d+\\.\\dms requestId=\\S+${extra}$`)
+    const re = (op, extra, read = '') =>
+      new RegExp(`^dynabatch ${op} ${t} items=1 unprocessed=0 wcu=\\d+(\\.\\d+)?${read} attempt=1 \\d+\\.\\dms requestId=\\S+${extra}$`)
     assert.match(lines[0].text, re('PutItem', ''))
     assert.ok(lines[0].text.includes(`requestId=${pm.requestId}`))
-    assert.match(lines[1].text, re('GetItem', ''))
+    assert.match(lines[1].text, re('GetItem', '', ' rcu=0\\.5 returned=1'))
     assert.match(lines[2].text, re('DeleteItem', ''))
     assert.ok(lines[2].text.includes(`requestId=${dm.requestId}`))
     assert.match(lines[3].text, re('PutItem', ' error=ConditionalCheckFailedException'))

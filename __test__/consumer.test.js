@@ -30,6 +30,7 @@ const WINDOWS = process.platform === 'win32'
 // Every export of the package (the ESM entry must list the same names as the CommonJS one).
 const API = [
   'AdaptiveRate',
+  'BatchGetError',
   'BatchWriteError',
   'BatchWriter',
   'DynabatchError',

@@ -76,6 +76,11 @@ const peers = {
 async function main() {
   const run = peers[peer]
   if (!run) throw new Error(`unknown peer ${peer}`)
+  await measured(run, N)
+}
+
+/** Runs `run` and prints its one JSON line of figures for `n` items (also used by benchmark/read-peer.js). */
+async function measured(run, N) {
   const elu0 = performance.eventLoopUtilization()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
@@ -96,7 +101,11 @@ async function main() {
   )
 }
 
-main().catch((e) => {
-  console.error(e)
-  process.exit(1)
-})
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e)
+    process.exit(1)
+  })
+}
+
+module.exports = { measured }

@@ -8,7 +8,8 @@
 //   3. memory: 1,000,000 items streamed through one writer;
 //   4. the real-server view: dynalite.
 //
-// Flags: --quick (10k items, one run, no 1M memory run), --json (also writes benchmark/results.json).
+// Flags: --quick (10k items, one run, no 1M memory run), --json (also writes benchmark/results.json),
+// --no-reads (skip the read benchmarks of benchmark/reads.js).
 const os = require('node:os')
 const fs = require('node:fs')
 const path = require('node:path')
@@ -57,6 +58,11 @@ async function measure(peer, endpoint, n, inFlight) {
           : await runNode(['benchmark/peer.js', peer, endpoint, String(n), String(inFlight)]),
     )
   }
+  return medians(runs)
+}
+
+// The median of each figure over several runs of one peer.
+function medians(runs) {
   const keys = ['itemsPerSecond', 'cpuSecondsPer100k', 'eventLoopMsPer100k', 'peakRssMb']
   return Object.fromEntries(keys.map((k) => [k, runs[0][k] === null ? null : median(runs.map((x) => x[k]))]))
 }
@@ -158,10 +164,16 @@ async function main() {
     server.stdin.end()
   }
   results.loader = await require('./loader.js').bench({ quick })
+  // Reads (batchGet, scan) against their lib-dynamodb equivalents: benchmark/reads.js.
+  if (!process.argv.includes('--no-reads')) results.reads = await require('./reads.js').readBenchmarks({ quick, runs: RUNS })
   if (asJson) fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n')
 }
 
-main().catch((e) => {
-  console.error(e)
-  process.exit(1)
-})
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e)
+    process.exit(1)
+  })
+}
+
+module.exports = { runNode, medians, table, fmt0, fmt2 }

@@ -6,6 +6,8 @@ const native = require('./native.js')
 const { Encoder, decodeItem } = require('./codec.js')
 const { recordSink, nativeOptions, isLogger } = require('./hooks.js')
 const transact = require('./transact.js')
+const { batchGet } = require('./batch-get.js')
+const { Scan } = require('./scan.js')
 
 class DynamoDBClient {
   constructor(options) {
@@ -56,6 +58,16 @@ class DynamoDBClient {
   /** Up to 100 items read at once, consistently; resolves to an array aligned with `gets`. */
   async transactGet(gets, options) {
     return transact.transactGet(this, gets, options)
+  }
+
+  /** Many items by key: an array aligned with `keys` (the item, or undefined when absent). See lib/batch-get.js. */
+  batchGet(table, keys, options) {
+    return batchGet(this, table, keys, options)
+  }
+
+  /** The table's items as an async iterable (`pages()` for arrays), read in parallel segments. See lib/scan.js. */
+  scan(table, options) {
+    return new Scan(this, table, options)
   }
 
   /** The metrics of the most recent getItem that succeeded. */

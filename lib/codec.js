@@ -198,6 +198,7 @@ class Decoder {
     this.w = wire
     this.p = 0
     this.bins = bins
+    this.copyBins = false
   }
   uint(end) {
     const i = this.w.indexOf(end, this.p)
@@ -232,8 +233,10 @@ class Decoder {
         return false
       case 'z':
         return null
-      case 'b':
-        return this.bins[this.uint(';')]
+      case 'b': {
+        const b = this.bins[this.uint(';')]
+        return this.copyBins ? Buffer.from(b) : b
+      }
       case '{':
         return this.map()
       case '[': {
@@ -273,4 +276,42 @@ function decodeItem(wire, bins) {
   return d.map()
 }
 
-module.exports = { Encoder, decodeItem, NumberValue, describe }
+// Many items at once (a scan page, one batchGet answer: src/read.rs's JsonPage): JSON.parse makes the objects
+// (own properties only: a stored "__proto__" is an own property there too), then the patches put in the
+// values JSON has no form for (Buffers, Sets, NumberValues), at their paths.
+
+function decodePage(page) {
+  const items = JSON.parse(page.json)
+  if (page.patches.length > 0) patch(page, (i) => items[i], false)
+  return items
+}
+
+/** Item `i` of a page again, as an independent copy (its binaries copied too): a batchGet's repeated key. */
+function copyPageItem(page, i) {
+  const item = JSON.parse(page.json.slice(page.spans[2 * i], page.spans[2 * i + 1]))
+  if (page.patches.length > 0) patch(page, (j) => (j === i ? item : undefined), true)
+  return item
+}
+
+// Patches: `<item>;`, the path (`.<len>:<name>` or `[<index>;`), `=`, the value in the read grammar.
+function patch(page, itemAt, copyBins) {
+  const w = page.patches
+  const d = new Decoder(w, page.bins)
+  d.copyBins = copyBins
+  while (d.p < w.length) {
+    let target = itemAt(d.uint(';'))
+    let key = null
+    for (;;) {
+      const c = w[d.p++]
+      if (c === '=') break
+      if (key !== null && target !== undefined) target = target[key]
+      key = c === '.' ? d.chars() : d.uint(';')
+    }
+    const v = d.value()
+    if (target === undefined) continue
+    if (key === '__proto__') Object.defineProperty(target, key, { value: v, enumerable: true, writable: true, configurable: true })
+    else target[key] = v
+  }
+}
+
+module.exports = { Encoder, decodeItem, decodePage, copyPageItem, NumberValue, describe }

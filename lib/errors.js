@@ -28,6 +28,17 @@ class BatchWriteError extends Error {
   }
 }
 
+/**
+ * batchGet: some keys could not be read; `failed` names each position, `items` holds what was read
+ * (aligned with the keys), `result` counts.
+ */
+class BatchGetError extends Error {
+  constructor(message) {
+    super(message)
+    this.name = 'BatchGetError'
+  }
+}
+
 native.registerErrorClasses(DynabatchError, InvalidItemError, BatchWriteError)
 
 // Explicit resource management's SuppressedError (native from Node 24), for withBatch's double failure.
@@ -47,6 +58,7 @@ module.exports = {
   DynabatchError,
   InvalidItemError,
   BatchWriteError,
+  BatchGetError,
   SuppressedError: SuppressedErrorImpl,
   invalidArgument: native.invalidArgument,
 }

@@ -19,7 +19,10 @@ function reportHookError(logger, what, err) {
 function logRecord(logger, slowMs, r) {
   const line =
     `dynabatch ${r.operation} ${r.table} items=${r.items} unprocessed=${r.unprocessed} ` +
-    `wcu=${r.consumedWcu} attempt=${r.attempt} ${r.durationMs.toFixed(1)}ms` +
+    `wcu=${r.consumedWcu}` +
+    (r.consumedRcu > 0 || r.returned > 0 ? ` rcu=${r.consumedRcu} returned=${r.returned}` : '') +
+    (r.scanned > 0 ? ` scanned=${r.scanned}` : '') +
+    ` attempt=${r.attempt} ${r.durationMs.toFixed(1)}ms` +
     (r.requestId ? ` requestId=${r.requestId}` : '') +
     (r.errorCode ? ` error=${r.errorCode}` : '')
   try {

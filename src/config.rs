@@ -5,9 +5,12 @@
 //! binding and the facade.
 
 use crate::batch::{WriterConfig, MAX_BATCH_ITEMS};
+use crate::batch_get::GetConfig;
 use crate::dynamo::ClientOptions;
 use crate::error::CoreError;
 use crate::key::{KeyAttr, KeySchema, KeyType};
+use crate::retry::RetryPolicy;
+use crate::scan::ScanConfig;
 use std::time::Duration;
 
 /// A JS value as options see it.
@@ -345,15 +348,7 @@ pub fn writer_config(
   if let Some(n) = o.int("highWaterMark", 1, u32::MAX as u64 - 1)? {
     c.high_water_mark = n as usize;
   }
-  if let Some(n) = o.int("maxRetries", 0, 1000)? {
-    c.retry.max_retries = n as u32;
-  }
-  if let Some(d) = o.ms("baseDelayMs")? {
-    c.retry.base_delay = d;
-  }
-  if let Some(d) = o.ms("maxDelayMs")? {
-    c.retry.max_delay = d;
-  }
+  retry_options(o, &mut c.retry)?;
   o.function("onRequest")?;
   o.function("onProgress")?;
   o.ms("progressIntervalMs")?;
@@ -372,6 +367,92 @@ pub fn writer_config(
     }
     c.shard = Some((index, count));
   }
+  Ok(c)
+}
+
+/// `maxRetries`, `baseDelayMs`, `maxDelayMs`: the writer's retry policy, for any engine that takes it.
+fn retry_options(o: &Options<'_>, r: &mut RetryPolicy) -> Result<(), CoreError> {
+  if let Some(n) = o.int("maxRetries", 0, 1000)? {
+    r.max_retries = n as u32;
+  }
+  if let Some(d) = o.ms("baseDelayMs")? {
+    r.base_delay = d;
+  }
+  if let Some(d) = o.ms("maxDelayMs")? {
+    r.max_delay = d;
+  }
+  Ok(())
+}
+
+pub const BATCH_GET_OPTIONS: &[&str] = &[
+  "consistentRead",
+  "projection",
+  "maxInFlight",
+  "maxRetries",
+  "baseDelayMs",
+  "maxDelayMs",
+  "keySchema",
+  "rateLimit",
+  "signal",
+];
+
+/// batchGet's options, with their defaults. `projection`, `keySchema` and `rateLimit` are read by the
+/// binding and passed in.
+pub fn batch_get_config(
+  table: &str,
+  o: &Options<'_>,
+  projection: Option<Vec<String>>,
+  key_schema: Option<KeySchema>,
+) -> Result<GetConfig, CoreError> {
+  check_table(table)?;
+  let mut c = GetConfig::new(table);
+  c.consistent = o.bool("consistentRead")?.unwrap_or(false);
+  c.projection = projection;
+  if let Some(n) = o.int("maxInFlight", 1, 1024)? {
+    c.max_in_flight = n as usize;
+  }
+  retry_options(o, &mut c.retry)?;
+  o.object("signal", "an AbortSignal")?;
+  c.key_schema = key_schema;
+  Ok(c)
+}
+
+pub const SCAN_OPTIONS: &[&str] = &[
+  "totalSegments",
+  "pageSize",
+  "bufferPages",
+  "consistentRead",
+  "projection",
+  "filterExpression",
+  "expressionAttributeNames",
+  "expressionAttributeValues",
+  "rateLimit",
+  "signal",
+  "maxRetries",
+  "baseDelayMs",
+  "maxDelayMs",
+];
+
+/// DynamoDB's limit on a parallel scan's segments.
+pub const MAX_SEGMENTS: u64 = 1_000_000;
+
+/// A scan's options, with their defaults. `projection`, the filter and `rateLimit` are read by the binding
+/// and set on the result.
+pub fn scan_config(table: &str, o: &Options<'_>) -> Result<ScanConfig, CoreError> {
+  check_table(table)?;
+  let mut c = ScanConfig::new(table);
+  if let Some(n) = o.int("totalSegments", 1, MAX_SEGMENTS)? {
+    c.total_segments = n as u32;
+  }
+  c.page_size = o.int("pageSize", 1, u32::MAX as u64 - 1)?.map(|n| n as u32);
+  // One page queued per segment (at least two), so every segment can read ahead by one page.
+  c.buffer_pages = match o.int("bufferPages", 1, 100_000)? {
+    Some(n) => n as usize,
+    None => (c.total_segments as usize).clamp(2, 1024),
+  };
+  c.shape.consistent = o.bool("consistentRead")?.unwrap_or(false);
+  retry_options(o, &mut c.retry)?;
+  o.object("signal", "an AbortSignal")?;
   Ok(c)
 }
 
@@ -417,6 +498,35 @@ mod tests {
       "maxInFlight must be an integer from 1 to 1024, got \"8\""
     );
     assert_eq!(o.ms("nope").unwrap(), None);
+  }
+
+  #[test]
+  fn read_options_and_their_defaults() {
+    let m = opts(&[("totalSegments", Value::Number(8.0))]);
+    let get = |n: &str| m.get(n).cloned().unwrap_or(Value::Absent);
+    let c = scan_config("t", &Options::new(&get)).unwrap();
+    assert_eq!(
+      (c.total_segments, c.buffer_pages, c.page_size),
+      (8, 8, None)
+    );
+    assert_eq!(c.retry, RetryPolicy::default());
+    let m = opts(&[("totalSegments", Value::Number(0.0))]);
+    let get = |n: &str| m.get(n).cloned().unwrap_or(Value::Absent);
+    assert_eq!(
+      scan_config("t", &Options::new(&get)).unwrap_err().message,
+      "totalSegments must be an integer from 1 to 1000000, got 0"
+    );
+    let m = opts(&[
+      ("maxRetries", Value::Number(0.0)),
+      ("consistentRead", Value::Bool(true)),
+    ]);
+    let get = |n: &str| m.get(n).cloned().unwrap_or(Value::Absent);
+    let c = batch_get_config("t", &Options::new(&get), None, None).unwrap();
+    assert_eq!(
+      (c.retry.max_retries, c.consistent, c.max_in_flight),
+      (0, true, 16)
+    );
+    assert!(check_names("batchGet", &["consistentRed".into()], BATCH_GET_OPTIONS).is_err());
   }
 
   #[test]

@@ -7,21 +7,23 @@
 //! the response.
 
 use crate::batch::{BatchReply, Returned, Transport};
+use crate::batch_get::GetReply;
 use crate::error::{self, from_sdk, CoreError};
 use crate::item::Encoded;
 use crate::key::{KeyAttr, KeySchema, KeyType};
 use crate::metrics::{Meter, RequestRecord};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimiter, Unit};
 use crate::read::AvMap;
 use crate::request::{self, Condition, OpKind};
 use crate::retry::{Jitter, RetryPolicy};
+use crate::scan::ScanReply;
 use crate::schema::Schemas;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::operation::RequestId;
 use aws_sdk_dynamodb::types::{
-  AttributeDefinition, BillingMode, KeySchemaElement, KeyType as SdkKeyType,
+  AttributeDefinition, BillingMode, KeySchemaElement, KeyType as SdkKeyType, KeysAndAttributes,
   ReturnConsumedCapacity, ScalarAttributeType, TableDescription, TableStatus,
 };
 use aws_smithy_http_client::pool::{Client as PoolClient, ConnectionEvent, ConnectionPool};
@@ -106,6 +108,20 @@ pub struct Reply {
   pub consumed_rcu: f64,
   pub request_id: Option<String>,
   pub unprocessed: u32,
+  /// Items a read returned.
+  pub returned: u32,
+  /// Items a Scan evaluated (before its filter).
+  pub scanned: u32,
+}
+
+impl Reply {
+  /// The capacity consumed in a rate limiter's unit.
+  pub fn consumed(&self, unit: Unit) -> f64 {
+    match unit {
+      Unit::Wcu => self.consumed_wcu,
+      Unit::Rcu => self.consumed_rcu,
+    }
+  }
 }
 
 #[derive(Clone, Debug)]
@@ -121,7 +137,7 @@ pub struct TableInfo {
 pub struct Call<'a> {
   pub operation: &'static str,
   pub table: &'a str,
-  /// Write capacity units to take from the rate limiter before each attempt (0: none).
+  /// Capacity units (in the rate limiter's unit) to take before each attempt (0: none).
   pub units: f64,
   pub items: u32,
   pub policy: &'a RetryPolicy,
@@ -166,7 +182,7 @@ fn reply_of(wcu: f64, rcu: f64, request_id: Option<&str>) -> Reply {
     consumed_wcu: wcu,
     consumed_rcu: rcu,
     request_id: request_id.map(str::to_string),
-    unprocessed: 0,
+    ..Default::default()
   }
 }
 
@@ -335,9 +351,21 @@ impl Dynamo {
 
   /// Runs one call: for each attempt, takes its write capacity, a connection slot and records it; retries
   /// what the strategy retries. The one retry loop of single requests (batches retry per item instead).
-  pub async fn run<T, F>(
+  pub async fn run<T, F>(&self, call: Call<'_>, attempt_fn: F) -> Result<(T, OpMetrics), CoreError>
+  where
+    F: FnMut(aws_sdk_dynamodb::Client) -> BoxFuture<'static, Result<(T, Reply), CoreError>>,
+  {
+    self
+      .run_limited(call, self.limiter.as_ref(), attempt_fn)
+      .await
+  }
+
+  /// `run` paced by another rate limiter than the client's (which is in WCU, for writes): reads pass their
+  /// own RCU bucket, or none.
+  pub async fn run_limited<T, F>(
     &self,
     call: Call<'_>,
+    limiter: Option<&Arc<RateLimiter>>,
     mut attempt_fn: F,
   ) -> Result<(T, OpMetrics), CoreError>
   where
@@ -347,7 +375,7 @@ impl Dynamo {
     let mut attempt = 0;
     loop {
       attempt += 1;
-      if let (Some(l), true) = (&self.limiter, call.units > 0.0) {
+      if let (Some(l), true) = (limiter, call.units > 0.0) {
         l.acquire(call.units).await;
       }
       let (res, duration) = {
@@ -376,9 +404,12 @@ impl Dynamo {
           rec.consumed_rcu = reply.consumed_rcu;
           rec.request_id = reply.request_id.clone();
           rec.unprocessed = reply.unprocessed;
-          if let (Some(l), true) = (&self.limiter, call.units > 0.0) {
-            if reply.consumed_wcu > 0.0 {
-              l.settle(call.units, reply.consumed_wcu);
+          rec.returned = reply.returned;
+          rec.scanned = reply.scanned;
+          if let (Some(l), true) = (limiter, call.units > 0.0) {
+            let consumed = reply.consumed(l.unit());
+            if consumed > 0.0 {
+              l.settle(call.units, consumed);
             }
           }
           self.meter.request(&rec, None);
@@ -400,7 +431,7 @@ impl Dynamo {
           rec.error_code = Some(e.code.clone());
           rec.request_id = e.request_id.clone();
           self.meter.request(&rec, None);
-          if let (Some(l), true) = (&self.limiter, rec.throttled) {
+          if let (Some(l), true) = (limiter, rec.throttled) {
             l.on_throttle();
           }
           match call
@@ -573,7 +604,8 @@ impl Dynamo {
               .consumed_capacity()
               .and_then(|c| c.capacity_units())
               .unwrap_or(0.0);
-            let reply = reply_of(0.0, rcu, out.request_id());
+            let mut reply = reply_of(0.0, rcu, out.request_id());
+            reply.returned = out.item.is_some() as u32;
             Ok((out.item, reply))
           }
           .boxed()
@@ -757,14 +789,21 @@ impl Dynamo {
     Ok(())
   }
 
-  /// One BatchWriteItem attempt with a body already written (the engine retries per item itself).
-  pub async fn batch_write(&self, table: &str, body: Bytes) -> Result<BatchReply, CoreError> {
-    let _slot = self
+  /// A connection slot and the SDK client, for an attempt sent outside `run` (batches retry per entry).
+  async fn slot(
+    &self,
+  ) -> Result<(tokio::sync::SemaphorePermit<'_>, aws_sdk_dynamodb::Client), CoreError> {
+    let slot = self
       .permits
       .acquire()
       .await
       .map_err(|_| Self::closed_error())?;
-    let sdk = self.sdk().await?;
+    Ok((slot, self.sdk().await?))
+  }
+
+  /// One BatchWriteItem attempt with a body already written (the engine retries per item itself).
+  pub async fn batch_write(&self, table: &str, body: Bytes) -> Result<BatchReply, CoreError> {
+    let (_slot, sdk) = self.slot().await?;
     let out = sdk
       .batch_write_item()
       .set_request_items(Some(HashMap::from([(table.to_string(), Vec::new())])))
@@ -810,6 +849,100 @@ impl Dynamo {
       }
     }
     Ok(reply)
+  }
+}
+
+impl Dynamo {
+  /// One BatchGetItem attempt with a body already written (batchGet retries per key itself).
+  pub async fn batch_get(&self, table: &str, body: Bytes) -> Result<GetReply, CoreError> {
+    let (_slot, sdk) = self.slot().await?;
+    let placeholder = KeysAndAttributes::builder()
+      .set_keys(Some(Vec::new()))
+      .build()
+      .map_err(|e| CoreError::new(error::INTERNAL, e.to_string()))?;
+    let out = sdk
+      .batch_get_item()
+      .set_request_items(Some(HashMap::from([(table.to_string(), placeholder)])))
+      .return_consumed_capacity(ReturnConsumedCapacity::Total)
+      .customize()
+      .mutate_request(body_swap(body))
+      .send()
+      .await
+      .map_err(from_sdk)?;
+    let mut reply = GetReply {
+      consumed_rcu: out
+        .consumed_capacity()
+        .iter()
+        .filter_map(|c| c.capacity_units())
+        .sum(),
+      request_id: out.request_id().map(str::to_string),
+      ..Default::default()
+    };
+    for (t, items) in out.responses.unwrap_or_default() {
+      if t == table {
+        reply.items = items;
+      } else {
+        reply.foreign += items.len();
+      }
+    }
+    for (t, ka) in out.unprocessed_keys.unwrap_or_default() {
+      if t == table {
+        reply.unprocessed = ka.keys;
+      } else {
+        reply.foreign += ka.keys.len();
+      }
+    }
+    Ok(reply)
+  }
+
+  /// One Scan page with a body already written, retried, paced by `limiter` (in RCU) and recorded as
+  /// `run` does.
+  pub async fn scan_page(
+    &self,
+    table: &str,
+    body: Bytes,
+    units: f64,
+    limiter: Option<&Arc<RateLimiter>>,
+    policy: &RetryPolicy,
+  ) -> Result<ScanReply, CoreError> {
+    let call = Call {
+      operation: "Scan",
+      table,
+      units,
+      items: 0,
+      policy,
+    };
+    let (page, _) = self
+      .run_limited(call, limiter, |sdk| {
+        let req = sdk
+          .scan()
+          .table_name(table)
+          .customize()
+          .mutate_request(body_swap(body.clone()));
+        async move {
+          let out = req.send().await.map_err(from_sdk)?;
+          let mut reply = reply_of(
+            0.0,
+            out
+              .consumed_capacity()
+              .and_then(|c| c.capacity_units())
+              .unwrap_or(0.0),
+            out.request_id(),
+          );
+          reply.returned = out.count().max(0) as u32;
+          reply.scanned = out.scanned_count().max(0) as u32;
+          let page = ScanReply {
+            items: out.items.unwrap_or_default(),
+            scanned: reply.scanned,
+            consumed_rcu: reply.consumed_rcu,
+            last_key: out.last_evaluated_key.filter(|k| !k.is_empty()),
+          };
+          Ok((page, reply))
+        }
+        .boxed()
+      })
+      .await?;
+    Ok(page)
   }
 }
 

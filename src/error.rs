@@ -15,6 +15,7 @@ pub const WRITER_CLOSED: &str = "WriterClosed";
 pub const CLIENT_CLOSED: &str = "ClientClosed";
 pub const ABORTED: &str = "Aborted";
 pub const BATCH_WRITE_FAILED: &str = "BatchWriteFailed";
+pub const BATCH_GET_FAILED: &str = "BatchGetFailed";
 pub const NETWORK: &str = "Network";
 pub const TIMEOUT: &str = "Timeout";
 pub const CREDENTIALS: &str = "CredentialsError";
@@ -40,6 +41,7 @@ pub const CODES: &[&str] = &[
   CLIENT_CLOSED,
   ABORTED,
   BATCH_WRITE_FAILED,
+  BATCH_GET_FAILED,
   NETWORK,
   TIMEOUT,
   CREDENTIALS,

@@ -124,6 +124,67 @@ impl<'a> Obj<'a> {
   pub fn end(self) {
     self.out.push(b'}');
   }
+  /// `{"name":<value>}`, the value written by `value`.
+  pub fn single(out: &mut Vec<u8>, name: &str, value: impl FnOnce(&mut Vec<u8>)) {
+    let mut o = Obj::new(out);
+    value(o.field(name));
+    o.end();
+  }
+}
+
+/// Appends an item (or key) DynamoDB returned as DynamoDB JSON, e.g. a Scan's LastEvaluatedKey sent back
+/// as the next page's ExclusiveStartKey. False when it holds a type this SDK version does not know.
+pub fn av_map_into(out: &mut Vec<u8>, m: &crate::read::AvMap) -> bool {
+  let mut o = Obj::new(out);
+  for (k, v) in m {
+    if !av_into(o.field(k), v) {
+      return false;
+    }
+  }
+  o.end();
+  true
+}
+
+fn av_into(out: &mut Vec<u8>, v: &aws_sdk_dynamodb::types::AttributeValue) -> bool {
+  use aws_sdk_dynamodb::types::AttributeValue as Av;
+  let list = |out: &mut Vec<u8>, tag: &str, n: usize, each: &mut dyn FnMut(&mut Vec<u8>, usize)| {
+    let mut o = Obj::new(out);
+    let l = o.field(tag);
+    l.push(b'[');
+    for i in 0..n {
+      if i > 0 {
+        l.push(b',');
+      }
+      each(l, i);
+    }
+    l.push(b']');
+    o.end();
+  };
+  let mut ok = true;
+  match v {
+    Av::S(s) => Obj::single(out, "S", |o| string_into(o, s)),
+    Av::N(n) => Obj::single(out, "N", |o| string_into(o, n)),
+    Av::B(b) => Obj::single(out, "B", |o| {
+      o.push(b'"');
+      base64_into(o, b.as_ref());
+      o.push(b'"');
+    }),
+    Av::Bool(b) => Obj::single(out, "BOOL", |o| {
+      o.extend_from_slice(if *b { b"true" } else { b"false" })
+    }),
+    Av::Null(_) => Obj::single(out, "NULL", |o| o.extend_from_slice(b"true")),
+    Av::M(m) => Obj::single(out, "M", |o| ok = av_map_into(o, m)),
+    Av::L(l) => list(out, "L", l.len(), &mut |o, i| ok &= av_into(o, &l[i])),
+    Av::Ss(l) => list(out, "SS", l.len(), &mut |o, i| string_into(o, &l[i])),
+    Av::Ns(l) => list(out, "NS", l.len(), &mut |o, i| string_into(o, &l[i])),
+    Av::Bs(l) => list(out, "BS", l.len(), &mut |o, i| {
+      o.push(b'"');
+      base64_into(o, l[i].as_ref());
+      o.push(b'"');
+    }),
+    _ => return false,
+  }
+  ok
 }
 
 /// `{"k":"v",…}` for a map of strings (ExpressionAttributeNames).
@@ -173,6 +234,36 @@ mod tests {
       base64_into(&mut out, data);
       assert_eq!(std::str::from_utf8(&out).unwrap(), want);
     }
+  }
+
+  #[test]
+  fn items_read_back_are_written_as_dynamodb_json() {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let m = crate::read::AvMap::from([(
+      "k\"".to_string(),
+      Av::L(vec![
+        Av::S("a\n".into()),
+        Av::N("1.50".into()),
+        Av::B(Blob::new(vec![0, 255])),
+        Av::Bool(false),
+        Av::Null(true),
+        Av::M(crate::read::AvMap::from([(
+          "x".to_string(),
+          Av::Ss(vec!["s".into()]),
+        )])),
+        Av::Ns(vec!["1".into(), "2".into()]),
+        Av::Bs(vec![Blob::new(vec![1])]),
+      ]),
+    )]);
+    let mut out = Vec::new();
+    assert!(av_map_into(&mut out, &m));
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+      v,
+      serde_json::json!({"k\"": {"L": [{"S": "a\n"}, {"N": "1.50"}, {"B": "AP8="}, {"BOOL": false}, {"NULL": true},
+        {"M": {"x": {"SS": ["s"]}}}, {"NS": ["1", "2"]}, {"BS": ["AQ=="]}]}})
+    );
   }
 
   #[test]

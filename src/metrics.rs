@@ -19,6 +19,10 @@ pub struct RequestRecord {
   pub items: u32,
   /// Entries DynamoDB returned as unprocessed (UnprocessedItems / UnprocessedKeys).
   pub unprocessed: u32,
+  /// Items a read returned (GetItem, BatchGetItem, Scan).
+  pub returned: u32,
+  /// Items a Scan evaluated, before its filter (ScannedCount).
+  pub scanned: u32,
   pub consumed_wcu: f64,
   pub consumed_rcu: f64,
   /// 1 for a first attempt, 2 for its first retry… (the highest among the items a batch carried).
@@ -133,6 +137,10 @@ pub struct Totals {
   pub unprocessed_rounds: u64,
   pub consumed_wcu: f64,
   pub consumed_rcu: f64,
+  /// Items reads returned.
+  pub items_read: u64,
+  /// Items Scans evaluated.
+  pub items_scanned: u64,
   pub puts_written: u64,
   pub deletes_written: u64,
   pub failed: u64,
@@ -156,6 +164,8 @@ impl Totals {
     }
     self.consumed_wcu += r.consumed_wcu;
     self.consumed_rcu += r.consumed_rcu;
+    self.items_read += r.returned as u64;
+    self.items_scanned += r.scanned as u64;
     let ms = r.duration.as_secs_f64() * 1000.0;
     self.total_latency_ms += ms;
     self.latency.record(ms);
@@ -176,6 +186,8 @@ impl Totals {
       unprocessed_rounds: self.unprocessed_rounds - earlier.unprocessed_rounds,
       consumed_wcu: self.consumed_wcu - earlier.consumed_wcu,
       consumed_rcu: self.consumed_rcu - earlier.consumed_rcu,
+      items_read: self.items_read - earlier.items_read,
+      items_scanned: self.items_scanned - earlier.items_scanned,
       puts_written: self.puts_written - earlier.puts_written,
       deletes_written: self.deletes_written - earlier.deletes_written,
       failed: self.failed - earlier.failed,

@@ -1,5 +1,7 @@
 //! Capacity rate limiting: a token bucket, fixed or adaptive (AIMD), shared exactly by everything that holds
-//! the same `Arc<RateLimiter>` (writers, single-item calls). Its promise, measured at the server: in any
+//! the same `Arc<RateLimiter>` (writers, single-item calls, reads). One bucket serves both kinds of capacity:
+//! its `Unit` says whether it counts write or read capacity units, and a bucket never mixes them (writes
+//! refuse an RCU bucket, reads a WCU one). Its promise, measured at the server: in any
 //! window of t seconds, at most `burst + rate·t` units pass. So a request never carries more units than
 //! the bucket holds (the engine sizes batches with `max_units`), waiting requests are served in order
 //! (one queue), and only an item larger than the whole bucket goes alone, once the bucket is full, leaving
@@ -10,6 +12,38 @@
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// What a bucket counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+  /// Write capacity units (writers, putItem, deleteItem).
+  Wcu,
+  /// Read capacity units (batchGet, scan).
+  Rcu,
+}
+
+impl Unit {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Unit::Wcu => "WCU",
+      Unit::Rcu => "RCU",
+    }
+  }
+  /// An option's name in this unit: `rate` for FixedRate's (`wcu`/`rcu`), else `maxWcu`, `minRcu`…
+  pub fn option(self, prefix: &str) -> String {
+    let u = match self {
+      Unit::Wcu => "wcu",
+      Unit::Rcu => "rcu",
+    };
+    if prefix.is_empty() {
+      u.to_string()
+    } else {
+      let mut cap = u.to_string();
+      cap[..1].make_ascii_uppercase();
+      format!("{prefix}{cap}")
+    }
+  }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
@@ -38,6 +72,7 @@ pub struct RateStats {
 
 #[derive(Debug)]
 pub struct RateLimiter {
+  unit: Unit,
   mode: Mode,
   bucket: Mutex<Bucket>,
   stats: Mutex<RateStats>,
@@ -51,32 +86,52 @@ const DECREASE_COOLDOWN: Duration = Duration::from_millis(500);
 const QUIET_PERIOD: Duration = Duration::from_secs(1);
 
 impl RateLimiter {
+  /// A fixed rate in write capacity units.
   pub fn fixed(rate: f64, burst: Option<f64>) -> Result<Self, String> {
+    Self::fixed_in(Unit::Wcu, rate, burst)
+  }
+
+  pub fn fixed_in(unit: Unit, rate: f64, burst: Option<f64>) -> Result<Self, String> {
     if !(rate.is_finite() && rate > 0.0) {
-      return Err(format!("wcu must be a positive number, got {rate}"));
+      return Err(format!(
+        "{} must be a positive number, got {rate}",
+        unit.option("")
+      ));
     }
     let burst = burst.unwrap_or(rate.max(1.0));
     if !(burst.is_finite() && burst > 0.0) {
       return Err(format!("burst must be a positive number, got {burst}"));
     }
-    Ok(Self::new(Mode::Fixed, rate, burst))
+    Ok(Self::new(unit, Mode::Fixed, rate, burst))
   }
 
+  /// An adaptive rate in write capacity units.
   pub fn adaptive(max: f64, min: Option<f64>, start: Option<f64>) -> Result<Self, String> {
+    Self::adaptive_in(Unit::Wcu, max, min, start)
+  }
+
+  pub fn adaptive_in(
+    unit: Unit,
+    max: f64,
+    min: Option<f64>,
+    start: Option<f64>,
+  ) -> Result<Self, String> {
+    let (max_name, min_name) = (unit.option("max"), unit.option("min"));
     if !(max.is_finite() && max > 0.0) {
-      return Err(format!("maxWcu must be a positive number, got {max}"));
+      return Err(format!("{max_name} must be a positive number, got {max}"));
     }
     let min = min.unwrap_or(1.0f64.min(max));
     if !(min.is_finite() && min > 0.0 && min <= max) {
-      return Err(format!("minWcu must be in (0, maxWcu], got {min}"));
+      return Err(format!("{min_name} must be in (0, {max_name}], got {min}"));
     }
     let start = start.unwrap_or(max / 2.0).clamp(min, max);
-    Ok(Self::new(Mode::Adaptive { min, max }, start, start))
+    Ok(Self::new(unit, Mode::Adaptive { min, max }, start, start))
   }
 
-  fn new(mode: Mode, rate: f64, burst: f64) -> Self {
+  fn new(unit: Unit, mode: Mode, rate: f64, burst: f64) -> Self {
     let now = Instant::now();
     RateLimiter {
+      unit,
       mode,
       bucket: Mutex::new(Bucket {
         rate,
@@ -105,6 +160,10 @@ impl RateLimiter {
         b.last_change = now;
       }
     }
+  }
+
+  pub fn unit(&self) -> Unit {
+    self.unit
   }
 
   /// The most units one request may carry: what the bucket holds when full.
@@ -282,6 +341,26 @@ mod tests {
     tokio::time::advance(Duration::from_secs(60)).await;
     assert_eq!(rl.current(), 100.0, "never above max");
     assert_eq!(rl.stats().throttles, 8);
+  }
+
+  #[test]
+  fn one_bucket_for_either_unit() {
+    let w = RateLimiter::fixed(10.0, None).unwrap();
+    assert_eq!(w.unit(), Unit::Wcu);
+    let r = RateLimiter::fixed_in(Unit::Rcu, 10.0, None).unwrap();
+    assert_eq!(r.unit(), Unit::Rcu);
+    assert_eq!(
+      RateLimiter::fixed_in(Unit::Rcu, -1.0, None).unwrap_err(),
+      "rcu must be a positive number, got -1"
+    );
+    assert_eq!(
+      RateLimiter::adaptive_in(Unit::Rcu, 10.0, Some(20.0), None).unwrap_err(),
+      "minRcu must be in (0, maxRcu], got 20"
+    );
+    assert_eq!(
+      RateLimiter::adaptive(0.0, None, None).unwrap_err(),
+      "maxWcu must be a positive number, got 0"
+    );
   }
 
   #[test]

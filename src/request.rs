@@ -95,6 +95,135 @@ pub fn delete_item(table: &str, key: &[u8], cond: &Condition) -> Vec<u8> {
   out
 }
 
+/// How items are read: consistency, and which attributes come back (a ProjectionExpression over
+/// placeholders, so any top-level name works, reserved words and dots included).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadShape {
+  pub consistent: bool,
+  /// `#proj0,#proj1…`
+  pub projection: Option<String>,
+  /// Every ExpressionAttributeName of the request: the caller's (a filter's) and the projection's.
+  pub names: Vec<(String, String)>,
+}
+
+impl ReadShape {
+  /// `attrs`: the top-level attributes to return (each once), or None for whole items. `names`: the caller's
+  /// ExpressionAttributeNames; the projection's placeholders are chosen not to collide with them.
+  pub fn new(consistent: bool, attrs: Option<&[String]>, mut names: Vec<(String, String)>) -> Self {
+    let projection = attrs.map(|attrs| {
+      let mut prefix = String::from("#proj");
+      while names.iter().any(|(k, _)| k.starts_with(&prefix)) {
+        prefix.push('_');
+      }
+      let mut seen: Vec<&str> = Vec::with_capacity(attrs.len());
+      let mut expr = String::new();
+      for a in attrs {
+        if seen.contains(&a.as_str()) {
+          continue;
+        }
+        let placeholder = format!("{prefix}{}", seen.len());
+        if !expr.is_empty() {
+          expr.push(',');
+        }
+        expr.push_str(&placeholder);
+        names.push((placeholder, a.clone()));
+        seen.push(a);
+      }
+      expr
+    });
+    ReadShape {
+      consistent,
+      projection,
+      names,
+    }
+  }
+
+  fn write(&self, o: &mut Obj<'_>) {
+    if self.consistent {
+      o.bool("ConsistentRead", true);
+    }
+    if let Some(p) = &self.projection {
+      o.str("ProjectionExpression", p);
+    }
+    if !self.names.is_empty() {
+      string_map_into(o.field("ExpressionAttributeNames"), &self.names);
+    }
+  }
+}
+
+/// The overhead of a BatchGetItem body around its keys, and what each key adds around its JSON.
+pub const GET_OVERHEAD: usize = 256;
+pub const KEY_OVERHEAD: usize = 1;
+
+/// `{"RequestItems":{"<table>":{"Keys":[…],"ConsistentRead":…,"ProjectionExpression":…}},…}`.
+pub fn batch_get<'a>(
+  table: &str,
+  keys: impl Iterator<Item = &'a [u8]>,
+  shape: &ReadShape,
+  capacity: usize,
+) -> Vec<u8> {
+  let mut out = Vec::with_capacity(capacity + GET_OVERHEAD + table.len());
+  let mut top = Obj::new(&mut out);
+  let mut items = Obj::new(top.field("RequestItems"));
+  let mut ka = Obj::new(items.field(table));
+  let list = ka.field("Keys");
+  list.push(b'[');
+  for (i, key) in keys.enumerate() {
+    if i > 0 {
+      list.push(b',');
+    }
+    list.extend_from_slice(key);
+  }
+  list.push(b']');
+  shape.write(&mut ka);
+  ka.end();
+  items.end();
+  top.str("ReturnConsumedCapacity", "TOTAL");
+  top.end();
+  out
+}
+
+/// One page of a Scan.
+#[derive(Clone, Copy, Debug)]
+pub struct ScanPage<'a> {
+  pub table: &'a str,
+  /// (segment, total segments); no Segment/TotalSegments is sent for a scan of one segment.
+  pub segment: (u32, u32),
+  pub limit: Option<u32>,
+  /// The previous page's LastEvaluatedKey, as DynamoDB JSON.
+  pub start_key: Option<&'a [u8]>,
+  pub shape: &'a ReadShape,
+  pub filter: Option<&'a str>,
+  /// DynamoDB JSON of the filter's ExpressionAttributeValues.
+  pub values: Option<&'a [u8]>,
+}
+
+pub fn scan(p: &ScanPage<'_>) -> Vec<u8> {
+  let mut out = Vec::with_capacity(256);
+  let mut o = Obj::new(&mut out);
+  o.str("TableName", p.table);
+  if p.segment.1 > 1 {
+    o.num("Segment", p.segment.0 as u64);
+    o.num("TotalSegments", p.segment.1 as u64);
+  }
+  if let Some(l) = p.limit {
+    o.num("Limit", l as u64);
+  }
+  if let Some(k) = p.start_key {
+    o.raw("ExclusiveStartKey", k);
+  }
+  if let Some(f) = p.filter {
+    o.str("FilterExpression", f);
+  }
+  p.shape.write(&mut o);
+  if let Some(v) = p.values {
+    o.raw("ExpressionAttributeValues", v);
+  }
+  o.str("ReturnConsumedCapacity", "TOTAL");
+  o.end();
+  out
+}
+
 pub fn get_item(table: &str, key: &[u8], consistent: bool) -> Vec<u8> {
   let mut out = Vec::with_capacity(key.len() + 96);
   let mut o = Obj::new(&mut out);
@@ -365,6 +494,79 @@ mod tests {
           "ExpressionAttributeNames": {"#p0": "a.b", "#p1": "#x"}}},
         {"Get": {"TableName": "t2", "Key": {"pk": {"N": "2"}}}}
       ], "ReturnConsumedCapacity": "TOTAL"})
+    );
+  }
+
+  #[test]
+  fn projections_use_placeholders_that_do_not_collide() {
+    let attrs: Vec<String> = ["name", "a.b", "name", "pk"]
+      .iter()
+      .map(|s| s.to_string())
+      .collect();
+    let shape = ReadShape::new(false, Some(&attrs), vec![("#proj1".into(), "x".into())]);
+    assert_eq!(shape.projection.as_deref(), Some("#proj_0,#proj_1,#proj_2"));
+    assert_eq!(
+      shape.names,
+      vec![
+        ("#proj1".to_string(), "x".to_string()),
+        ("#proj_0".into(), "name".into()),
+        ("#proj_1".into(), "a.b".into()),
+        ("#proj_2".into(), "pk".into())
+      ]
+    );
+    assert_eq!(ReadShape::new(true, None, vec![]).projection, None);
+  }
+
+  #[test]
+  fn batch_get_body() {
+    let shape = ReadShape::new(true, Some(&["v".to_string()]), vec![]);
+    let keys: [&[u8]; 2] = [br#"{"pk":{"S":"a"}}"#, br#"{"pk":{"N":"1.50"}}"#];
+    let body = batch_get("t\"1", keys.into_iter(), &shape, 64);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+      v,
+      json!({"RequestItems": {"t\"1": {"Keys": [{"pk": {"S": "a"}}, {"pk": {"N": "1.50"}}],
+        "ConsistentRead": true, "ProjectionExpression": "#proj0", "ExpressionAttributeNames": {"#proj0": "v"}}},
+        "ReturnConsumedCapacity": "TOTAL"})
+    );
+    assert!(std::str::from_utf8(&body)
+      .unwrap()
+      .contains(r#"{"N":"1.50"}"#));
+  }
+
+  #[test]
+  fn scan_bodies() {
+    let shape = ReadShape::new(false, None, vec![("#s".into(), "status".into())]);
+    let page = ScanPage {
+      table: "t",
+      segment: (3, 8),
+      limit: Some(100),
+      start_key: Some(br#"{"pk":{"S":"k"}}"#),
+      shape: &shape,
+      filter: Some("#s = :s"),
+      values: Some(br#"{":s":{"S":"on"}}"#),
+    };
+    let v: serde_json::Value = serde_json::from_slice(&scan(&page)).unwrap();
+    assert_eq!(
+      v,
+      json!({"TableName": "t", "Segment": 3, "TotalSegments": 8, "Limit": 100,
+        "ExclusiveStartKey": {"pk": {"S": "k"}}, "FilterExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": {"S": "on"}},
+        "ReturnConsumedCapacity": "TOTAL"})
+    );
+    let plain = ScanPage {
+      segment: (0, 1),
+      limit: None,
+      start_key: None,
+      filter: None,
+      values: None,
+      shape: &ReadShape::default(),
+      ..page
+    };
+    let v: serde_json::Value = serde_json::from_slice(&scan(&plain)).unwrap();
+    assert_eq!(
+      v,
+      json!({"TableName": "t", "ReturnConsumedCapacity": "TOTAL"})
     );
   }
 }

@@ -455,7 +455,7 @@ fn reply_of(tables: &[TableCapacity], request_id: Option<&str>) -> Reply {
     consumed_wcu: tables.iter().map(|t| t.wcu).sum(),
     consumed_rcu: tables.iter().map(|t| t.rcu).sum(),
     request_id: request_id.map(str::to_string),
-    unprocessed: 0,
+    ..Default::default()
   }
 }
 

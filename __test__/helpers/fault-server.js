@@ -1,14 +1,20 @@
 'use strict'
 // A small DynamoDB-protocol (JSON 1.0) HTTP server for fault-injection tests and benchmarks.
 //
-// It implements just enough of the service for a batch writer: DescribeTable, BatchWriteItem, PutItem,
-// DeleteItem, GetItem, CreateTable, DeleteTable, ListTables, with the real service's validation for
-// BatchWriteItem (25 entries, duplicate keys, key types); and for transactions, TransactWriteItems (Put and
+// It implements just enough of the service for a batch writer, bulk reads and transactions: DescribeTable,
+// BatchWriteItem, PutItem, DeleteItem, GetItem, BatchGetItem, Scan, CreateTable, DeleteTable, ListTables, with the
+// real service's validation for BatchWriteItem (25 entries, duplicate keys, key types) and BatchGetItem (100
+// keys, duplicate keys, key types, unused expression names). Reads: BatchGetItem and Scan honour
+// ProjectionExpression (top-level names, #placeholders), answer within the response limits (16 MB, or a
+// Scan page of 1 MB; `maxResponseBytes` lowers both) and report consumed RCU; Scan pages by Limit and
+// ExclusiveStartKey in a stable order (keys sorted) and splits the table into Segment/TotalSegments by a
+// hash of the key; FilterExpression is refused (use dynalite). Transactions: TransactWriteItems (Put and
 // Delete, without conditions) and TransactGetItems, with 100 entries, one per item, 4 MB, idempotent client
 // request tokens (a token seen again with the same items answers without applying; with other items,
 // IdempotentParameterMismatchException; while its transaction is held, TransactionInProgressException)
 // and, with the transactHoldMs fault, transactions that hold their items for a while: another transaction
-// touching a held item is cancelled with TransactionConflict at that item's position, as DynamoDB does. On top of that it injects faults chosen by a
+// touching a held item is cancelled with TransactionConflict at that item's position, as DynamoDB does. On
+// top of that it injects faults chosen by a
 // seeded PRNG (repeatable runs): unprocessed entries, throttling, 500/503, socket resets, lost answers,
 // slow or hung answers, and a server-side WCU/second limit. It records what was applied, in order, so tests
 // can check the writer's guarantees server-side (no loss, last write wins, rate limits, concurrency).
@@ -44,6 +50,10 @@ const MAX_TRANSACT = 100
 const MAX_TRANSACT_BYTES = 4 * 1024 * 1024
 const MAX_ITEM_BYTES = 400 * 1024
 const WRITE_OPS = new Set(['BatchWriteItem', 'PutItem', 'DeleteItem', 'TransactWriteItems'])
+const READ_OPS = new Set(['BatchGetItem', 'Scan', 'GetItem'])
+const MAX_GET_KEYS = 100
+const MAX_GET_RESPONSE_BYTES = 16 * 1024 * 1024
+const MAX_SCAN_PAGE_BYTES = 1024 * 1024
 const KEY_TYPES = new Set(['S', 'N', 'B'])
 const SCHEMA_MISMATCH = 'The provided key element does not match the schema'
 
@@ -57,6 +67,8 @@ const DEFAULT_FAULTS = Object.freeze({
   hangRate: 0,
   delayMs: 0,
   capacityWcuPerSecond: 0,
+  capacityRcuPerSecond: 0,
+  maxResponseBytes: 0, // 0: the service's limits (16 MB for BatchGetItem, 1 MB for a Scan page)
   failKeys: null,
   faultOps: ['BatchWriteItem'],
   // ms an accepted TransactWriteItems holds its items before it is applied and answered (0: applied at once)
@@ -247,6 +259,8 @@ function itemBytes(item) {
 }
 
 const putWcu = (bytes) => (bytes <= 1024 ? 1 : Math.ceil(bytes / 1024))
+// A read of `bytes` (an item, or a Scan page's total): 4 KB units, at least one, half for eventual consistency.
+const readRcu = (bytes, consistent) => Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5)
 
 // ---- tables ------------------------------------------------------------------------------------------
 
@@ -269,7 +283,7 @@ function normalizeSchema(name, def) {
 
 function newTable(name, def) {
   const schema = normalizeSchema(name, def)
-  return { ...schema, items: new Map(), puts: 0, deletes: 0, createdAt: Date.now() / 1000 }
+  return { ...schema, items: new Map(), puts: 0, deletes: 0, version: 0, scanOrder: null, createdAt: Date.now() / 1000 }
 }
 
 function tableDescription(t, status) {
@@ -316,6 +330,13 @@ function newStats() {
     putsApplied: 0, // BatchWriteItem + PutItem
     deletesApplied: 0, // BatchWriteItem + DeleteItem
     wcuTotal: 0,
+    rcuTotal: 0,
+    rcuBySecond: new Map(), // wall-clock second -> RCU consumed by reads
+    keysRequested: 0, // BatchGetItem keys in every request received, faulted or not
+    keysUnprocessed: 0,
+    keyReads: new Map(), // canonical key -> times BatchGetItem answered it (found or absent), not unprocessed
+    itemsReturned: 0, // BatchGetItem + Scan
+    itemsScanned: 0, // Scan
     wcuBySecond: new Map(), // wall-clock second (Math.floor(Date.now() / 1000)) -> applied WCU
     history: new Map(), // canonical key -> [{ seq, table, op: 'put', item } | { seq, table, op: 'delete', key }]
     transactions: 0, // TransactWriteItems applied
@@ -344,13 +365,15 @@ function newStats() {
 
 // A JSON-able copy (Maps flattened; history reduced to its size) for logs and for the child-process mode.
 function snapshotStats(stats, tables) {
-  const { history, wcuBySecond, requestLog, ...rest } = stats
+  const { history, wcuBySecond, rcuBySecond, keyReads, requestLog, ...rest } = stats
   const t = {}
   for (const [name, table] of tables) t[name] = { size: table.items.size, puts: table.puts, deletes: table.deletes }
   return {
     ...rest,
     requests: { ...stats.requests },
     wcuBySecond: Array.from(wcuBySecond),
+    rcuBySecond: Array.from(rcuBySecond),
+    keyReads: keyReads.size,
     historyKeys: history.size,
     requestLog: requestLog.slice(),
     tables: t,
@@ -509,6 +532,12 @@ async function startFaultServer(opts = {}) {
         if (Array.isArray(list)) entries += list.length
       }
       stats.entriesReceived += entries
+    } else if (op === 'BatchGetItem' && input.RequestItems && typeof input.RequestItems === 'object') {
+      for (const name in input.RequestItems) {
+        const ka = input.RequestItems[name]
+        if (ka && Array.isArray(ka.Keys)) entries += ka.Keys.length
+      }
+      stats.keysRequested += entries
     }
 
     const f = faults
@@ -571,15 +600,17 @@ async function startFaultServer(opts = {}) {
         return answer(res, true, 503, UNAVAILABLE_BODY, log(op, entries, 'error503', extra))
       }
     }
-    // Server-side throughput limit: the request that crosses the limit is applied in full (as a real
-    // partition's burst would), every later write request in the same wall-clock second is throttled.
-    if (f.capacityWcuPerSecond > 0 && WRITE_OPS.has(op)) {
-      const used = stats.wcuBySecond.get(Math.floor(Date.now() / 1000)) || 0
-      if (used >= f.capacityWcuPerSecond) {
-        stats.throttled++
-        stats.capacityThrottled++
-        return answer(res, faulty, 400, THROTTLE_BODY, log(op, entries, 'capacity', extra))
-      }
+    // Server-side throughput limits: the request that crosses the limit is applied in full (as a real
+    // partition's burst would), every later write (read) request in the same wall-clock second is throttled.
+    const [cap, used] = WRITE_OPS.has(op)
+      ? [f.capacityWcuPerSecond, stats.wcuBySecond]
+      : READ_OPS.has(op)
+        ? [f.capacityRcuPerSecond, stats.rcuBySecond]
+        : [0, null]
+    if (cap > 0 && (used.get(Math.floor(Date.now() / 1000)) || 0) >= cap) {
+      stats.throttled++
+      stats.capacityThrottled++
+      return answer(res, faulty, 400, THROTTLE_BODY, log(op, entries, 'capacity', extra))
     }
 
     const wcuBefore = stats.wcuTotal
@@ -596,6 +627,12 @@ async function startFaultServer(opts = {}) {
         break
       case 'GetItem':
         result = getItem(input)
+        break
+      case 'BatchGetItem':
+        result = batchGetItem(input)
+        break
+      case 'Scan':
+        result = scan(input)
         break
       case 'DescribeTable':
         result = describeTable(input)
@@ -638,7 +675,7 @@ async function startFaultServer(opts = {}) {
       log(op, entries, 'lost', { wcu, unprocessed, ...extra })
       return req.socket.destroy()
     }
-    const entry = log(op, entries, 'ok', { wcu, unprocessed, ...extra })
+    const entry = log(op, entries, 'ok', { wcu, unprocessed, ...(result[RCU] !== undefined ? { rcu: result[RCU] } : {}), ...extra })
     answer(res, faulty, 200, JSON.stringify(result), entry)
   }
 
@@ -707,6 +744,7 @@ async function startFaultServer(opts = {}) {
   function applyPut(t, key, item) {
     const s = stats
     t.puts++
+    t.version++
     s.putsApplied++
     if (!store) return undefined
     const old = t.items.get(key)
@@ -718,6 +756,7 @@ async function startFaultServer(opts = {}) {
   function applyDelete(t, key, keyObj) {
     const s = stats
     t.deletes++
+    t.version++
     s.deletesApplied++
     if (!store) return undefined
     const old = t.items.get(key)
@@ -744,15 +783,8 @@ async function startFaultServer(opts = {}) {
 
   function batchWriteItem(input) {
     const ri = input.RequestItems
-    if (ri === null || typeof ri !== 'object' || Array.isArray(ri)) {
-      return validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
-    }
-    const names = Object.keys(ri)
-    if (names.length === 0) {
-      return validation(
-        "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
-      )
-    }
+    const names = requestItemNames(ri)
+    if (names instanceof ApiError) return names
     const schemas = new Array(names.length)
     let total = 0
     for (let n = 0; n < names.length; n++) {
@@ -1062,6 +1094,168 @@ async function startFaultServer(opts = {}) {
     return out
   }
 
+  function recordRcu(rcu) {
+    const sec = Math.floor(Date.now() / 1000)
+    stats.rcuBySecond.set(sec, (stats.rcuBySecond.get(sec) || 0) + rcu)
+    stats.rcuTotal += rcu
+  }
+
+  // The consumed capacity of a read answer: recorded, reported when asked for, and kept on the answer (not
+  // serialized) for the request log.
+  function readCapacity(input, out, name, rcu) {
+    recordRcu(rcu)
+    if (wantsCapacity(input)) out.ConsumedCapacity = Array.isArray(out.ConsumedCapacity) ? [...out.ConsumedCapacity, capacity(input, name, rcu)] : capacity(input, name, rcu)
+    Object.defineProperty(out, RCU, { value: (out[RCU] || 0) + rcu, configurable: true })
+  }
+
+  function batchGetItem(input) {
+    const ri = input.RequestItems
+    const names = requestItemNames(ri)
+    if (names instanceof ApiError) return names
+    // Pass 1: validate everything (the service rejects the whole request on any error).
+    const plans = []
+    let total = 0
+    for (const name of names) {
+      const t = lookup(name)
+      if (!t) return notFound()
+      const ka = ri[name]
+      if (!ka || !Array.isArray(ka.Keys) || ka.Keys.length === 0) {
+        return validation(
+          `1 validation error detected: Value at 'requestItems.${name}.member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+        )
+      }
+      total += ka.Keys.length
+      if (total > MAX_GET_KEYS) return validation('Too many items requested for the BatchGetItem call')
+      const attrs = projectionOf(ka.ProjectionExpression, ka.ExpressionAttributeNames)
+      if (attrs instanceof ApiError) return attrs
+      const keys = []
+      const seen = new Set()
+      for (const k of ka.Keys) {
+        const key = keyOfKey(t, k)
+        if (typeof key !== 'string') return key
+        if (seen.has(key)) return validation('Provided list of item keys contains duplicates')
+        seen.add(key)
+        keys.push(key)
+      }
+      plans.push({ name, t, ka, attrs, keys })
+    }
+    // Pass 2: answer, except keys the dice or failKeys leave unprocessed, or past the response limit.
+    const f = faults
+    const rate = f.faultOps.has('BatchGetItem') ? f.unprocessedRate : 0
+    const limit = f.maxResponseBytes > 0 ? f.maxResponseBytes : MAX_GET_RESPONSE_BYTES
+    const out = { Responses: {}, UnprocessedKeys: {} }
+    if (wantsCapacity(input)) out.ConsumedCapacity = []
+    let bytes = 0
+    for (const { name, t, ka, attrs, keys } of plans) {
+      const found = []
+      const unprocessed = []
+      let rcu = 0
+      for (let i = 0; i < keys.length; i++) {
+        let skip = rate > 0 && rand() < rate
+        if (!skip && f.failKeys !== null) {
+          skip = typeof f.failKeys === 'function' ? !!f.failKeys(name, ka.Keys[i], keys[i]) : f.failKeys.has(keys[i])
+          if (skip) stats.failKeyHits++
+        }
+        const item = skip ? undefined : t.items.get(keys[i])
+        const size = item ? itemBytes(item) : 0
+        if (skip || (bytes > 0 && bytes + size > limit)) {
+          unprocessed.push(ka.Keys[i])
+          stats.keysUnprocessed++
+          continue
+        }
+        bytes += size
+        rcu += readRcu(size, ka.ConsistentRead === true)
+        stats.keyReads.set(keys[i], (stats.keyReads.get(keys[i]) || 0) + 1)
+        if (item) found.push(project(item, attrs))
+      }
+      out.Responses[name] = found
+      stats.itemsReturned += found.length
+      if (unprocessed.length > 0) {
+        const u = { Keys: unprocessed }
+        for (const k of ['ProjectionExpression', 'ExpressionAttributeNames', 'ConsistentRead']) if (ka[k] !== undefined) u[k] = ka[k]
+        out.UnprocessedKeys[name] = u
+      }
+      readCapacity(input, out, name, rcu)
+    }
+    return out
+  }
+
+  // The table's keys in scan order (sorted, so pages resume after ExclusiveStartKey even if it was deleted)
+  // and each key's hash for segments; rebuilt after writes.
+  function scanOrder(t) {
+    if (t.scanOrder && t.scanOrder.version === t.version) return t.scanOrder
+    const keys = Array.from(t.items.keys()).sort()
+    const hashes = new Uint32Array(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      let h = 0x811c9dc5
+      const k = keys[i]
+      for (let j = 0; j < k.length; j++) h = Math.imul(h ^ k.charCodeAt(j), 0x01000193) >>> 0
+      hashes[i] = h
+    }
+    t.scanOrder = { version: t.version, keys, hashes }
+    return t.scanOrder
+  }
+
+  function scan(input) {
+    const t = lookup(input.TableName)
+    if (!t) return notFound()
+    if (input.FilterExpression || input.ScanFilter || input.ConditionalOperator) {
+      return validation('fault-server: scan filters are not supported (use dynalite)')
+    }
+    const isInt = (v) => Number.isInteger(v)
+    let seg = 0
+    let total = 1
+    if (input.TotalSegments !== undefined || input.Segment !== undefined) {
+      total = input.TotalSegments
+      seg = input.Segment
+      if (!isInt(total) || total < 1 || total > 1000000) return validation('TotalSegments must be an integer from 1 to 1000000')
+      if (!isInt(seg) || seg < 0 || seg >= total) return validation('The Segment parameter is required and must be less than TotalSegments')
+    }
+    if (input.Limit !== undefined && (!isInt(input.Limit) || input.Limit < 1)) {
+      return validation("1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+    }
+    const attrs = projectionOf(input.ProjectionExpression, input.ExpressionAttributeNames)
+    if (attrs instanceof ApiError) return attrs
+    const { keys, hashes } = scanOrder(t)
+    let lo = 0
+    if (input.ExclusiveStartKey !== undefined) {
+      const k = keyOfKey(t, input.ExclusiveStartKey)
+      if (typeof k !== 'string') return validation('The provided starting key is invalid: ' + k.message)
+      let hi = keys.length
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (keys[mid] <= k) lo = mid + 1
+        else hi = mid
+      }
+    }
+    const limit = input.Limit || Infinity
+    const maxBytes = faults.maxResponseBytes > 0 ? faults.maxResponseBytes : MAX_SCAN_PAGE_BYTES
+    const items = []
+    let scanned = 0
+    let bytes = 0
+    let last = null
+    for (let i = lo; i < keys.length; i++) {
+      if (total > 1 && hashes[i] % total !== seg) continue
+      const item = t.items.get(keys[i])
+      scanned++
+      bytes += itemBytes(item)
+      items.push(project(item, attrs))
+      if (scanned >= limit || bytes >= maxBytes) {
+        last = item
+        break
+      }
+    }
+    stats.itemsScanned += scanned
+    stats.itemsReturned += items.length
+    const out = { Items: items, Count: items.length, ScannedCount: scanned }
+    if (last) {
+      out.LastEvaluatedKey = { [t.pk.name]: last[t.pk.name] }
+      if (t.sk) out.LastEvaluatedKey[t.sk.name] = last[t.sk.name]
+    }
+    readCapacity(input, out, t.name, readRcu(bytes, input.ConsistentRead === true))
+    return out
+  }
+
   function describeTable(input) {
     const t = lookup(input.TableName)
     if (!t) return notFound()
@@ -1136,8 +1330,27 @@ async function startFaultServer(opts = {}) {
     for (const t of tables.values()) {
       t.items.clear()
       t.puts = 0
+      t.version++
       t.deletes = 0
     }
+    resetStats()
+  }
+
+  // Puts items (DynamoDB JSON) straight into a table, as if written before the test: no request, no stats.
+  function load(name, items) {
+    const t = tables.get(name)
+    if (!t) throw new Error(`fault-server: no table ${name}`)
+    for (const item of items) {
+      const key = keyOfItem(t, item)
+      if (typeof key !== 'string') throw new Error(`fault-server: ${key.message}`)
+      t.items.set(key, item)
+    }
+    t.version++
+  }
+
+  // Forgets stats and history and re-seeds the dice; keeps tables, their items and faults (a table loaded
+  // once, then read under several fault settings).
+  function resetStats() {
     const { inFlight, openConnections } = stats
     stats = newStats()
     stats.inFlight = inFlight
@@ -1189,10 +1402,68 @@ async function startFaultServer(opts = {}) {
     table: tableView,
     keyOf,
     reset,
+    resetStats,
+    load,
     snapshot: () => snapshotStats(stats, tables),
     close,
   }
   return api
+}
+
+// The table names of a batch request's RequestItems, or the service's ValidationException.
+function requestItemNames(ri) {
+  if (ri === null || typeof ri !== 'object' || Array.isArray(ri)) {
+    return validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
+  }
+  const names = Object.keys(ri)
+  if (names.length === 0) {
+    return validation(
+      "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    )
+  }
+  return names
+}
+
+// A read answer's consumed RCU, kept off the serialized body for the request log.
+const RCU = Symbol('rcu')
+
+// A ProjectionExpression's top-level attribute names (paths reduced to their first name), null without one,
+// or the service's ValidationException for an undefined or unused #placeholder.
+function projectionOf(expr, names) {
+  if (expr === undefined) {
+    if (names && Object.keys(names).length > 0) {
+      return validation(`Value provided in ExpressionAttributeNames unused in expressions: keys: {${Object.keys(names).join(', ')}}`)
+    }
+    return null
+  }
+  if (typeof expr !== 'string' || expr.trim() === '') return validation('Invalid ProjectionExpression: The expression can not be empty;')
+  const used = new Set()
+  const out = []
+  for (const part of expr.split(',')) {
+    let top = part.trim().split(/[.[]/)[0]
+    if (top.startsWith('#')) {
+      if (!names || typeof names[top] !== 'string') {
+        return validation(`Invalid ProjectionExpression: An expression attribute name used in the document path is not defined; attribute name: ${top}`)
+      }
+      used.add(top)
+      top = names[top]
+    }
+    out.push(top)
+  }
+  const unused = Object.keys(names || {}).filter((n) => !used.has(n))
+  if (unused.length > 0) return validation(`Value provided in ExpressionAttributeNames unused in expressions: keys: {${unused.join(', ')}}`)
+  return out
+}
+
+function project(item, attrs) {
+  if (attrs === null) return item
+  const out = {}
+  for (const a of attrs) {
+    if (!Object.prototype.hasOwnProperty.call(item, a)) continue
+    if (a === '__proto__') Object.defineProperty(out, a, { value: item[a], enumerable: true, writable: true, configurable: true })
+    else out[a] = item[a]
+  }
+  return out
 }
 
 const THROTTLE_BODY = JSON.stringify({
@@ -1207,7 +1478,8 @@ const UNAVAILABLE_BODY = JSON.stringify({ __type: DDB + 'ServiceUnavailable', me
 /**
  * Runs startFaultServer(opts) in a child process (so its CPU use does not compete with the measured code
  * on the JS thread). Same options, except failKeys must be an array (functions do not cross processes).
- * Resolves to { endpoint, port, pid, setFaults(partial), snapshot(), reset(), close() }, all async.
+ * Resolves to { endpoint, port, pid, setFaults(partial), snapshot(), reset(), resetStats(), load(table, items),
+ * close() }, all async.
  */
 function spawnFaultServer(opts = {}) {
   const { fork } = require('node:child_process')
@@ -1245,6 +1517,8 @@ function spawnFaultServer(opts = {}) {
     setFaults: (partial) => call('setFaults', toWire(partial)),
     snapshot: () => call('snapshot'),
     reset: () => call('reset'),
+    resetStats: () => call('resetStats'),
+    load: (table, items) => call('load', { table, items }),
     close() {
       if (!closing) {
         closing = (exited ? Promise.resolve() : call('close').catch(() => {})).then(() => {
@@ -1266,6 +1540,8 @@ if (require.main === module && typeof process.send === 'function') {
       else if (cmd === 'setFaults') server.setFaults(arg)
       else if (cmd === 'snapshot') value = server.snapshot()
       else if (cmd === 'reset') server.reset()
+      else if (cmd === 'resetStats') server.resetStats()
+      else if (cmd === 'load') server.load(arg.table, arg.items)
       else if (cmd === 'close') await server.close()
       else throw new Error(`unknown command ${cmd}`)
       process.send({ id, ok: true, value })

@@ -2,6 +2,7 @@
 // misuse (the @ts-expect-error lines fail the check if the typings stop rejecting them).
 import {
   AdaptiveRate,
+  BatchGetError,
   BatchWriteError,
   BatchWriter,
   DynamoDBClient,
@@ -13,6 +14,9 @@ import {
   type CancellationReason,
   type FailedItem,
   type TransactWriteAction,
+  type FailedKey,
+  type ReadRateLimit,
+  type Scan,
   type ReadItem,
   type RequestRecord,
 } from 'dynabatch'
@@ -137,6 +141,56 @@ async function main(): Promise<void> {
   await client.transactWrite([{ update: { table: 't', key: { pk: 'a' } } }])
   // @ts-expect-error the item is an Account
   await client.transactWrite<Account>([{ put: { table: 'accounts', item: { pk: 'a', balance: 'none' } } }])
+  // Bulk reads: batchGet and scan, generic over the caller's item type; rate limits in RCU.
+  interface User {
+    pk: string
+    sk: number
+    name?: string
+  }
+  const users: Array<User | undefined> = await client.batchGet<User>('users', [{ pk: 'a', sk: 1 }], {
+    consistentRead: true,
+    projection: ['name'],
+    maxInFlight: 4,
+    maxRetries: 3,
+    keySchema: { partitionKey: 'pk', sortKey: 'sk' },
+    rateLimit: new FixedRate({ rcu: 100 }),
+    signal: ac.signal,
+  })
+  void users[0]?.name
+  try {
+    await client.batchGet('users', new Set([{ pk: 'a', sk: 1 }]))
+  } catch (e) {
+    if (e instanceof BatchGetError) {
+      const f: FailedKey = e.failed[0]
+      void [f.index, f.key, f.reason, f.attempts, e.items[f.index], e.result.consumedRcu, e.code]
+    }
+  }
+  const readRate: ReadRateLimit = new AdaptiveRate({ maxRcu: 500, minRcu: 5 })
+  const rcu: number = readRate.currentRcu
+  const unit: 'RCU' = new FixedRate({ rcu: 10 }).unit
+  const scan: Scan<User> = client.scan<User>('users', {
+    totalSegments: 8,
+    pageSize: 500,
+    bufferPages: 8,
+    consistentRead: false,
+    projection: ['pk', 'name'],
+    filterExpression: '#n = :n',
+    expressionAttributeNames: { '#n': 'name' },
+    expressionAttributeValues: { ':n': 'Ann' },
+    rateLimit: readRate,
+    signal: ac.signal,
+  })
+  for await (const u of scan) void u.sk
+  for await (const page of client.scan('users').pages()) void page.length
+  void [rcu, unit, scan.metrics.consumedRcu, scan.metrics.rateLimit?.currentRcu, client.metrics.itemsRead]
+  // @ts-expect-error reads take an RCU bucket
+  client.scan('users', { rateLimit: new FixedRate({ wcu: 10 }) })
+  // @ts-expect-error writes take a WCU bucket
+  new BatchWriter(client, 'users', { rateLimit: new FixedRate({ rcu: 10 }) })
+  // @ts-expect-error a bucket counts one unit
+  new FixedRate({ wcu: 1, rcu: 1 })
+  // @ts-expect-error totalSegments is a number
+  client.scan('users', { totalSegments: '8' })
 
   // @ts-expect-error flushAmount is a number
   new BatchWriter(client, 'users', { flushAmount: '25' })

@@ -137,7 +137,7 @@ pub struct NativeClient {
   last_get: Arc<Mutex<Option<OpMetrics>>>,
 }
 
-fn table_arg(js: Js, v: V) -> std::result::Result<String, CoreError> {
+pub(crate) fn table_arg(js: Js, v: V) -> std::result::Result<String, CoreError> {
   let t = string_arg(js, v, "table")?;
   config::check_table(&t)?;
   Ok(t)
@@ -169,8 +169,41 @@ impl NativeClient {
     values: Option<Utf16String>,
     values_bins: Option<Vec<Buffer>>,
   ) -> std::result::Result<Condition, CoreError> {
+    self.expression_at(
+      opts,
+      root,
+      "conditionExpression",
+      names,
+      values,
+      values_bins,
+    )
+  }
+
+  /// An expression option (`option`: conditionExpression, filterExpression) with the names and values it
+  /// uses, all judged here.
+  pub(crate) fn expression(
+    &self,
+    opts: &JsOptions,
+    option: &str,
+    names: Option<Utf16String>,
+    values: Option<Utf16String>,
+    values_bins: Option<Vec<Buffer>>,
+  ) -> std::result::Result<Condition, CoreError> {
+    self.expression_at(opts, "", option, names, values, values_bins)
+  }
+
+  /// The same, its names prefixed by `root` in messages.
+  fn expression_at(
+    &self,
+    opts: &JsOptions,
+    root: &str,
+    option: &str,
+    names: Option<Utf16String>,
+    values: Option<Utf16String>,
+    values_bins: Option<Vec<Buffer>>,
+  ) -> std::result::Result<Condition, CoreError> {
     let path = |name: &str| join_path(root, name);
-    let expression = expression(opts, "conditionExpression", &path("conditionExpression"))?;
+    let expression = expression(opts, option, &path(option))?;
     let names = names
       .map(|w| item::string_map(&w, &path("expressionAttributeNames")))
       .transpose()?;

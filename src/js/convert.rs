@@ -19,6 +19,10 @@ pub struct RequestRecordJs {
   pub duration_ms: f64,
   pub items: u32,
   pub unprocessed: u32,
+  /// Items a read returned (GetItem, BatchGetItem, Scan).
+  pub returned: u32,
+  /// Items a Scan evaluated before its filter.
+  pub scanned: u32,
   pub consumed_wcu: f64,
   pub consumed_rcu: f64,
   pub attempt: u32,
@@ -35,6 +39,8 @@ impl From<&RequestRecord> for RequestRecordJs {
       duration_ms: r.duration.as_secs_f64() * 1000.0,
       items: r.items,
       unprocessed: r.unprocessed,
+      returned: r.returned,
+      scanned: r.scanned,
       consumed_wcu: r.consumed_wcu,
       consumed_rcu: r.consumed_rcu,
       attempt: r.attempt,
@@ -123,6 +129,10 @@ pub struct ClientMetricsJs {
   pub consumed_rcu: f64,
   pub items_written: f64,
   pub items_failed: f64,
+  /// Items reads returned.
+  pub items_read: f64,
+  /// Items Scans evaluated.
+  pub items_scanned: f64,
   pub total_latency_ms: f64,
   pub p50_latency_ms: f64,
   pub p99_latency_ms: f64,
@@ -139,6 +149,8 @@ pub fn client_metrics(t: &Totals, rate: Option<RateStatsJs>) -> ClientMetricsJs 
     consumed_rcu: t.consumed_rcu,
     items_written: (t.puts_written + t.deletes_written) as f64,
     items_failed: t.failed as f64,
+    items_read: t.items_read as f64,
+    items_scanned: t.items_scanned as f64,
     total_latency_ms: t.total_latency_ms,
     p50_latency_ms: t.latency.quantile(0.5),
     p99_latency_ms: t.latency.quantile(0.99),

@@ -107,7 +107,7 @@ pub struct NativeWriter {
   wire: RefCell<Vec<u16>>,
 }
 
-fn spawner() -> Spawner {
+pub(crate) fn spawner() -> Spawner {
   Arc::new(|fut| {
     napi::bindgen_prelude::spawn(fut);
   })
@@ -152,7 +152,7 @@ fn shard_option(opts: &JsOptions) -> std::result::Result<Option<(u32, u32)>, Cor
 }
 
 /// `keySchema: { partitionKey, sortKey? }` (keys typed, or by name alone).
-fn key_schema_option(
+pub(crate) fn key_schema_option(
   opts: &JsOptions,
 ) -> std::result::Result<Option<crate::key::KeySchema>, CoreError> {
   let Some(v) = opts.raw("keySchema")? else {
